@@ -1,0 +1,35 @@
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import type { Logger } from '../logger.js';
+
+export interface AppOptions {
+  readonly logger: Logger;
+  /** False while draining on SIGTERM: `/readyz` answers 503. */
+  readonly isReady: () => boolean;
+}
+
+/** Everything but the admission hot path: health, readiness, and a JSON 404/405/error for the rest. */
+export function createApp(options: AppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('env', 'production');
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_req, res) => {
+    if (options.isReady()) res.json({ status: 'ok' });
+    else res.status(503).json({ status: 'shutting down' });
+  });
+  app.all('/mutate', (_req, res) => {
+    res.set('Allow', 'POST').status(405).json({ code: 405, error: 'use POST /mutate with an AdmissionReview' });
+  });
+  app.use((req, res) => {
+    res.status(404).json({ code: 404, error: `no route for ${req.method} ${req.path.slice(0, 200)}` });
+  });
+  const onError: ErrorRequestHandler = (err, _req, res, _next) => {
+    options.logger.error({ err }, 'request failed');
+    const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
+    res.status(status).json({ code: status, error: status === 500 ? 'internal error' : String(err.message ?? 'bad request') });
+  };
+  app.use(onError);
+  return app;
+}

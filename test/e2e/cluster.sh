@@ -1,0 +1,376 @@
+#!/usr/bin/env bash
+# cluster.sh start|stop|env|status — a throw-away control plane on 127.0.0.1 for the e2e tests:
+# etcd, kube-apiserver and kube-controller-manager (no nodes: pods stay Pending, which is fine,
+# the tests look at what the API server stored).
+#
+#   start   new PKI and data under the run dir, start the three components on free loopback
+#           ports, wait until /readyz is ok and the `default` ServiceAccount has its token, write
+#           an admin kubeconfig; progress goes to stderr, the `env` lines to stdout.
+#           If the cluster is already running it is left as it is.
+#   stop    kill the recorded pids (TERM, then KILL after a grace time) and wait until they are
+#           gone; logs stay in the run dir.
+#   env     print KEY=value lines (KUBECONFIG, E2E_APISERVER_URL, ...); exit 1 when not running.
+#   status  say whether each component is running.
+#
+# Environment:
+#   E2E_RUN_DIR          run dir (default /tmp/probe-injector-e2e): pki/, etcd-data/, *.log, pids
+#   E2E_BIN_DIR          directory with kube-apiserver and etcd (+ kube-controller-manager,
+#                        kubectl); default: what provision.sh prints (it builds them if needed)
+#   E2E_START_TIMEOUT    seconds to wait for each component (default 90)
+#   E2E_APISERVER_ARGS   extra kube-apiserver flags (split on spaces)
+#   E2E_SERVICE_CIDR     --service-cluster-ip-range (default 10.0.0.0/24; only a range to
+#                        allocate from: nothing here sends traffic to it)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+RUN_DIR=${E2E_RUN_DIR:-/tmp/probe-injector-e2e}
+PKI=$RUN_DIR/pki
+PIDS=$RUN_DIR/pids
+STATE=$RUN_DIR/cluster.env
+TIMEOUT=${E2E_START_TIMEOUT:-90}
+SERVICE_CIDR=${E2E_SERVICE_CIDR:-10.0.0.0/24}
+COMPONENTS=(etcd kube-apiserver kube-controller-manager)
+
+log() { echo "cluster: $*" >&2; }
+die() { echo "cluster: ERROR: $*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- processes
+# alive PID: the process exists and is not a zombie.
+alive() {
+  local st
+  [[ -n ${1:-} && -r /proc/$1/stat ]] || return 1
+  st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+  [[ -n $st && $st != Z ]]
+}
+
+# is_ours PID NAME: the pid still runs the binary we started (pids get reused).
+is_ours() {
+  alive "$1" && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q -- "$2"
+}
+
+recorded_pid() {
+  if [[ -f $PIDS ]]; then awk -v n="$1" '$1 == n { p = $2 } END { if (p != "") print p }' "$PIDS"; fi
+}
+
+# start_bg NAME CMD...: start detached (own session, no inherited stdio), record the pid.
+start_bg() {
+  local name=$1; shift
+  setsid "$@" >"$RUN_DIR/$name.log" 2>&1 </dev/null &
+  local pid=$!
+  echo "$name $pid" >>"$PIDS"
+  log "started $name (pid $pid, log $RUN_DIR/$name.log)"
+}
+
+stop_pid() {
+  local name=$1 pid=$2 i
+  is_ours "$pid" "$name" || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 150; i++)); do alive "$pid" || break; sleep 0.1; done
+  if alive "$pid"; then
+    log "$name (pid $pid) ignored SIGTERM for 15 s; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do alive "$pid" || break; sleep 0.1; done
+  fi
+  alive "$pid" && die "$name (pid $pid) is still running"
+  log "stopped $name (pid $pid)"
+}
+
+do_stop() {
+  local i name pid
+  [[ -f $PIDS ]] || { log "not running (no $PIDS)"; rm -f "$STATE"; return 0; }
+  for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
+    name=${COMPONENTS[i]}
+    while read -r pid; do
+      if [[ -n $pid ]]; then stop_pid "$name" "$pid"; fi
+    done < <(awk -v n="$name" '$1 == n { print $2 }' "$PIDS")
+  done
+  rm -f "$PIDS" "$STATE"
+  rm -rf "$RUN_DIR/etcd-data"
+}
+
+# all_running: every component in the pid file runs (and the apiserver at least is there).
+all_running() {
+  [[ -f $PIDS && -f $STATE ]] || return 1
+  local name pid n=0
+  while read -r name pid; do
+    is_ours "$pid" "$name" || return 1
+    n=$((n + 1))
+  done <"$PIDS"
+  [[ -n $(recorded_pid kube-apiserver) && $n -ge 2 ]]
+}
+
+# ---------------------------------------------------------------- helpers
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+USED_PORTS=" "
+pick_port() {   # pick_port VAR: set VAR to a free loopback port not picked before
+  local p i
+  for ((i = 0; i < 100; i++)); do
+    # 20000-31999: below Linux's ephemeral range, so outgoing connections do not take them.
+    p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
+    [[ $USED_PORTS == *" $p "* ]] && continue
+    if port_free "$p"; then USED_PORTS+="$p "; printf -v "$1" '%s' "$p"; return 0; fi
+  done
+  die "found no free loopback port"
+}
+
+# wait_for WHAT PIDNAME CMD...: retry CMD until it succeeds, the component dies, or timeout.
+wait_for() {
+  local what=$1 name=$2 deadline=$((SECONDS + TIMEOUT)) pid
+  shift 2
+  pid=$(recorded_pid "$name")
+  until "$@" >/dev/null 2>&1; do
+    if ! alive "$pid"; then
+      log "$name exited while waiting for $what; last lines of $RUN_DIR/$name.log:"
+      tail -n 30 "$RUN_DIR/$name.log" >&2 || true
+      return 1
+    fi
+    if ((SECONDS >= deadline)); then
+      log "timed out after ${TIMEOUT}s waiting for $what; last lines of $RUN_DIR/$name.log:"
+      tail -n 30 "$RUN_DIR/$name.log" >&2 || true
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+api_get() {   # api_get PATH: GET as admin, body on stdout, fails on HTTP >= 400
+  curl -sSf --max-time 5 --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
+    "https://127.0.0.1:$API_PORT$1"
+}
+readyz_ok() { [[ $(api_get /readyz) == ok ]]; }
+etcd_ok() {
+  local h
+  h=$(curl -sSf --max-time 2 "http://127.0.0.1:$ETCD_PORT/health") && [[ $h == *'"health":"true"'* ]]
+}
+default_sa_ready() {
+  local sa
+  sa=$(api_get /api/v1/namespaces/default/serviceaccounts/default) || return 1
+  [[ $SA_ADMISSION == off ]] || [[ $sa == *'"secrets"'* ]]
+}
+
+# ---------------------------------------------------------------- PKI
+# sign NAME SUBJECT EXTENSIONS: key + certificate signed by the throw-away CA.
+sign() {
+  local name=$1 subj=$2 ext=$3
+  openssl req -new -newkey rsa:2048 -nodes -keyout "$PKI/$name.key" -out "$PKI/$name.csr" \
+    -subj "$subj" 2>/dev/null
+  printf '%b\n' "$ext" >"$PKI/$name.ext"
+  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" \
+    -CAcreateserial -days 30 -sha256 -extfile "$PKI/$name.ext" -out "$PKI/$name.crt" 2>/dev/null
+  rm -f "$PKI/$name.csr" "$PKI/$name.ext"
+}
+
+make_pki() {
+  rm -rf "$PKI"
+  mkdir -p "$PKI"
+  chmod 700 "$PKI"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$PKI/ca.key" -out "$PKI/ca.crt" -days 30 \
+    -sha256 -subj "/CN=probe-injector-e2e-ca" \
+    -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" 2>/dev/null
+  local svc_ip
+  svc_ip=$(first_service_ip "$SERVICE_CIDR")
+  sign apiserver "/CN=kube-apiserver" \
+    "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local${svc_ip:+,IP:$svc_ip}"
+  sign admin "/O=system:masters/CN=probe-injector-e2e-admin" \
+    "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth"
+  sign controller-manager "/CN=system:kube-controller-manager" \
+    "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth"
+  openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
+  openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
+  chmod 600 "$PKI"/*.key
+}
+
+# first_service_ip 10.0.0.0/24 -> 10.0.0.1 (IPv4 only; empty otherwise)
+first_service_ip() {
+  local net=${1%/*} a b c d
+  IFS=. read -r a b c d <<<"$net" || true
+  [[ $a =~ ^[0-9]+$ && $b =~ ^[0-9]+$ && $c =~ ^[0-9]+$ && $d =~ ^[0-9]+$ ]] || return 0
+  echo "$a.$b.$c.$((d + 1))"
+}
+
+# write_kubeconfig FILE USER CERT KEY
+write_kubeconfig() (
+  local file=$1 user=$2 cert=$3 key=$4
+  umask 077
+  cat >"$file" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: probe-injector-e2e
+  cluster:
+    server: https://127.0.0.1:$API_PORT
+    certificate-authority-data: $(base64 -w0 <"$PKI/ca.crt")
+users:
+- name: $user
+  user:
+    client-certificate-data: $(base64 -w0 <"$cert")
+    client-key-data: $(base64 -w0 <"$key")
+contexts:
+- name: probe-injector-e2e
+  context:
+    cluster: probe-injector-e2e
+    user: $user
+    namespace: default
+current-context: probe-injector-e2e
+EOF
+)
+
+resolve_bin_dir() {
+  if [[ -n ${E2E_BIN_DIR:-} ]]; then echo "$E2E_BIN_DIR"; return 0; fi
+  local out
+  # provision.sh's progress goes on to stderr; its last line (BIN_DIR=...) is kept.
+  out=$("$HERE/provision.sh" | awk '{ print > "/dev/stderr"; fflush(); last = $0 } END { print last }') ||
+    die "provision.sh failed"
+  [[ $out == BIN_DIR=* ]] || die "provision.sh did not print BIN_DIR=... last"
+  echo "${out#BIN_DIR=}"
+}
+
+# has_flag BINARY FLAG: the binary's --help lists the flag.
+has_flag() {
+  local help
+  help=$("$1" --help 2>&1 || true)
+  grep -qE -- "(^|[ ,])$2([ =]|$)" <<<"$help"
+}
+
+print_env() { cat "$STATE"; }
+
+# ---------------------------------------------------------------- start
+do_start() {
+  mkdir -p "$RUN_DIR"
+  if all_running; then
+    log "already running (run dir $RUN_DIR)"
+    print_env
+    return 0
+  fi
+  [[ -f $PIDS ]] && { log "cleaning up a partly running cluster"; do_stop; }
+  local t0=$SECONDS
+  command -v curl >/dev/null || die "curl is required"
+  command -v openssl >/dev/null || die "openssl is required"
+
+  local bin
+  bin=$(resolve_bin_dir)
+  bin=$(cd "$bin" && pwd)
+  [[ -x $bin/kube-apiserver && -x $bin/etcd ]] || die "$bin lacks kube-apiserver or etcd"
+  local have_kcm=yes
+  [[ -x $bin/kube-controller-manager ]] || have_kcm=no
+  SA_ADMISSION=on
+  if [[ $have_kcm == no ]]; then
+    # Without the controller manager no `default` ServiceAccount (nor token) is ever created, and
+    # the ServiceAccount admission plugin would refuse every pod.
+    SA_ADMISSION=off
+    log "warning: no kube-controller-manager in $bin: ServiceAccount admission disabled, no Deployment controllers"
+  fi
+
+  rm -rf "$RUN_DIR/etcd-data" "$RUN_DIR/apiserver-certs" "$RUN_DIR"/*.log "$RUN_DIR/kubeconfig" "$STATE"
+  : >"$PIDS"
+  trap 'log "start failed; stopping what was started"; do_stop' EXIT
+
+  make_pki
+  log "PKI ready in $PKI ($((SECONDS - t0)) s)"
+
+  local peer_port
+  pick_port ETCD_PORT
+  pick_port peer_port
+  pick_port API_PORT
+
+  # etcd
+  local etcd_args=(
+    --name=e2e --data-dir="$RUN_DIR/etcd-data"
+    --listen-client-urls="http://127.0.0.1:$ETCD_PORT" --advertise-client-urls="http://127.0.0.1:$ETCD_PORT"
+    --listen-peer-urls="http://127.0.0.1:$peer_port" --initial-advertise-peer-urls="http://127.0.0.1:$peer_port"
+    --initial-cluster="e2e=http://127.0.0.1:$peer_port" --initial-cluster-state=new
+    --logger=zap --log-level=warn
+  )
+  has_flag "$bin/etcd" --unsafe-no-fsync && etcd_args+=(--unsafe-no-fsync)
+  start_bg etcd "$bin/etcd" "${etcd_args[@]}"
+  wait_for "etcd health" etcd etcd_ok
+  log "etcd ready on 127.0.0.1:$ETCD_PORT ($((SECONDS - t0)) s)"
+
+  # kube-apiserver
+  local api_args=(
+    --etcd-servers="http://127.0.0.1:$ETCD_PORT"
+    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$API_PORT"
+    --cert-dir="$RUN_DIR/apiserver-certs"
+    --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key"
+    --client-ca-file="$PKI/ca.crt"
+    --service-account-issuer=https://kubernetes.default.svc.cluster.local
+    --service-account-key-file="$PKI/sa.pub"
+    --service-account-signing-key-file="$PKI/sa.key"
+    --service-cluster-ip-range="$SERVICE_CIDR"
+    --authorization-mode=Node,RBAC
+    --enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,DefaultTolerationSeconds,Priority,NodeRestriction,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ResourceQuota
+    --allow-privileged=true
+    --profiling=false
+    --v=1
+  )
+  [[ $SA_ADMISSION == off ]] && api_args+=(--disable-admission-plugins=ServiceAccount)
+  # 1.20 still has the (already inert) insecure port flag; later versions reject it.
+  has_flag "$bin/kube-apiserver" --insecure-port && api_args+=(--insecure-port=0)
+  # shellcheck disable=SC2206
+  [[ -n ${E2E_APISERVER_ARGS:-} ]] && api_args+=(${E2E_APISERVER_ARGS})
+  start_bg kube-apiserver "$bin/kube-apiserver" "${api_args[@]}"
+  wait_for "kube-apiserver /readyz" kube-apiserver readyz_ok
+  log "kube-apiserver ready on https://127.0.0.1:$API_PORT ($((SECONDS - t0)) s)"
+  write_kubeconfig "$RUN_DIR/kubeconfig" probe-injector-e2e-admin "$PKI/admin.crt" "$PKI/admin.key"
+
+  # kube-controller-manager
+  if [[ $have_kcm == yes ]]; then
+    write_kubeconfig "$PKI/controller-manager.kubeconfig" system:kube-controller-manager \
+      "$PKI/controller-manager.crt" "$PKI/controller-manager.key"
+    local kcm_args=(
+      --kubeconfig="$PKI/controller-manager.kubeconfig"
+      --bind-address=127.0.0.1 --secure-port=0
+      --use-service-account-credentials=true
+      --root-ca-file="$PKI/ca.crt"
+      --service-account-private-key-file="$PKI/sa.key"
+      --cluster-signing-cert-file="$PKI/ca.crt" --cluster-signing-key-file="$PKI/ca.key"
+      --cluster-name=probe-injector-e2e
+      --leader-elect=false
+      --profiling=false
+      --v=1
+    )
+    has_flag "$bin/kube-controller-manager" --port && kcm_args+=(--port=0)
+    start_bg kube-controller-manager "$bin/kube-controller-manager" "${kcm_args[@]}"
+  fi
+  wait_for "the default ServiceAccount and its token" \
+    "$([[ $have_kcm == yes ]] && echo kube-controller-manager || echo kube-apiserver)" default_sa_ready ||
+    die "the default ServiceAccount did not appear"
+
+  {
+    echo "KUBECONFIG=$RUN_DIR/kubeconfig"
+    echo "E2E_RUN_DIR=$RUN_DIR"
+    echo "E2E_BIN_DIR=$bin"
+    echo "E2E_APISERVER_URL=https://127.0.0.1:$API_PORT"
+    echo "E2E_CA_FILE=$PKI/ca.crt"
+    echo "E2E_ETCD_URL=http://127.0.0.1:$ETCD_PORT"
+    echo "E2E_KUBE_VERSION=$("$bin/kube-apiserver" --version 2>/dev/null | awk '{print $2}')"
+    echo "E2E_CONTROLLER_MANAGER=$have_kcm"
+  } >"$STATE"
+  trap - EXIT
+  log "cluster up in $((SECONDS - t0)) s; logs in $RUN_DIR"
+  print_env
+}
+
+do_status() {
+  local name pid rc=0
+  for name in "${COMPONENTS[@]}"; do
+    pid=$(recorded_pid "$name" || true)
+    if [[ -z $pid ]]; then echo "$name: not started"
+    elif is_ours "$pid" "$name"; then echo "$name: running (pid $pid)"
+    else echo "$name: NOT running (pid $pid)"; rc=1; fi
+  done
+  [[ -f $PIDS ]] || rc=1
+  return $rc
+}
+
+case ${1:-} in
+  start) do_start ;;
+  stop) do_stop ;;
+  env)
+    all_running || die "not running (no live cluster recorded in $RUN_DIR)"
+    print_env ;;
+  status) do_status ;;
+  *) echo "usage: $0 start|stop|env|status" >&2; exit 2 ;;
+esac
