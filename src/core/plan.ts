@@ -49,7 +49,9 @@ export function planInjection(
   for (const index of targets.indexes) {
     const container = pod.spec.containers[index];
     if (!container) continue;
-    const ours = new Set(status?.containers.get(container.name) ?? []);
+    // Warn about a kept item only when no status annotation is there yet: if there is one, this is a
+    // reinvocation, and what was kept was either said already or added by us — it stays silent.
+    const silent = status !== undefined;
     const probes: { field: ProbeField; probe: V1Probe }[] = [];
     const kept: InjectedItem[] = [];
     for (const draft of drafts) {
@@ -57,7 +59,7 @@ export function planInjection(
       if (container[field] != null) {
         kept.push(field);
         const asked = [...settings.givenKeys].find((key) => isProbeSpecificKey(draft.kind, key));
-        if (asked !== undefined && !ours.has(field)) {
+        if (asked !== undefined && !silent) {
           warnings.push(`probe-injector: container "${container.name}" already has a ${field}; kept it and ignored ${PREFIX}${asked}`);
         }
         continue;
@@ -71,7 +73,7 @@ export function planInjection(
     if (settings.deregister) {
       if (container.lifecycle?.preStop != null) {
         kept.push('preStop');
-        if (!ours.has('preStop')) {
+        if (!silent) {
           warnings.push(`probe-injector: container "${container.name}" already has a preStop hook; kept it and ignored ${PREFIX}nacos-deregister`);
         }
       } else {

@@ -227,7 +227,14 @@ resolve_bin_dir() {
   echo "${out#BIN_DIR=}"
 }
 
-# has_flag BINARY FLAG: the binary's --help lists the flag.
+# kube_minor BINARY: 20 for "Kubernetes v1.20.2" (99 when unknown).
+kube_minor() {
+  local v
+  v=$("$1" --version 2>/dev/null || true)
+  if [[ $v =~ v1\.([0-9]+) ]]; then echo "${BASH_REMATCH[1]}"; else echo 99; fi
+}
+
+# has_flag BINARY FLAG: the binary's --help lists the flag (deprecated flags are not listed).
 has_flag() {
   local help
   help=$("$1" --help 2>&1 || true)
@@ -306,8 +313,9 @@ do_start() {
     --v=1
   )
   [[ $SA_ADMISSION == off ]] && api_args+=(--disable-admission-plugins=ServiceAccount)
-  # 1.20 still has the (already inert) insecure port flag; later versions reject it.
-  has_flag "$bin/kube-apiserver" --insecure-port && api_args+=(--insecure-port=0)
+  # Up to 1.19 the apiserver served an unauthenticated port 8080 unless told not to; 1.20 has no
+  # insecure serving left but keeps the (hidden, deprecated) flag; 1.24 removed it.
+  if (($(kube_minor "$bin/kube-apiserver") < 24)); then api_args+=(--insecure-port=0); fi
   # shellcheck disable=SC2206
   [[ -n ${E2E_APISERVER_ARGS:-} ]] && api_args+=(${E2E_APISERVER_ARGS})
   start_bg kube-apiserver "$bin/kube-apiserver" "${api_args[@]}"
@@ -331,7 +339,9 @@ do_start() {
       --profiling=false
       --v=1
     )
-    has_flag "$bin/kube-controller-manager" --port && kcm_args+=(--port=0)
+    # Before 1.24 the controller manager also serves plain HTTP on 0.0.0.0:10252 by default
+    # (a hidden, deprecated flag): switch that off.
+    if (($(kube_minor "$bin/kube-controller-manager") < 24)); then kcm_args+=(--port=0); fi
     start_bg kube-controller-manager "$bin/kube-controller-manager" "${kcm_args[@]}"
   fi
   wait_for "the default ServiceAccount and its token" \

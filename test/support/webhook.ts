@@ -1,0 +1,164 @@
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
+import jsonpatch from 'fast-json-patch';
+import { makeInjectionConfig, type InjectionConfig, type InjectionConfigInput } from '../../src/core/config.js';
+import type { Logger } from '../../src/logger.js';
+import { createCertificateAuthority, createServingCertificate, type KeyPair } from '../../src/tls/certificates.js';
+import { startWebhook, type Webhook } from '../../src/webhook.js';
+import { validatePod } from './kube-validation.js';
+
+// The shape of a real request: an AdmissionReview exactly as kube-apiserver v1.20.2 sent it.
+const FIXTURE = JSON.parse(readFileSync(new URL('../../../shared/fixtures/admissionreview-v1-pod-create.json', import.meta.url), 'utf8'));
+
+export type Pod = Record<string, any>;
+
+export function clone<T>(value: T): T {
+  return structuredClone(value);
+}
+
+/** The fixture's pod, as kube-apiserver defaulted it, with a named TCP port and the given annotations. */
+export function basePod(annotations: Record<string, string> = {}, changes: (pod: Pod) => void = () => {}): Pod {
+  const pod = clone(FIXTURE.request.object);
+  pod.metadata.name = 'app';
+  pod.metadata.annotations = annotations;
+  pod.spec.containers[0].name = 'app';
+  pod.spec.containers[0].ports = [{ name: 'http', containerPort: 8080, protocol: 'TCP' }];
+  changes(pod);
+  return pod;
+}
+
+/** The fixture's AdmissionReview around `pod`, with request fields overridden. */
+export function reviewOf(pod: unknown, request: Record<string, unknown> = {}): Record<string, any> {
+  const review = clone(FIXTURE);
+  review.request.object = pod;
+  Object.assign(review.request, request);
+  return review;
+}
+
+export interface TestWebhook {
+  readonly webhook: Webhook;
+  readonly ca: string;
+  readonly logs: { level: string; fields: any; message?: string | undefined }[];
+  config: InjectionConfig;
+  post(body: string | Buffer | object, headers?: Record<string, string>, path?: string): Promise<HttpResult>;
+  request(method: string, path: string, body?: string | Buffer, headers?: Record<string, string>): Promise<HttpResult>;
+  close(): Promise<void>;
+}
+
+export interface HttpResult {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly text: string;
+  readonly json: any;
+}
+
+let sharedTls: Promise<{ ca: KeyPair; serving: KeyPair }> | undefined;
+/** One CA and serving certificate per test file: real TLS, no cost per test. */
+export function testTls(): Promise<{ ca: KeyPair; serving: KeyPair }> {
+  sharedTls ??= (async () => {
+    const ca = await createCertificateAuthority('probe-injector test CA', { days: 1 });
+    const serving = await createServingCertificate(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }, { days: 1 });
+    return { ca, serving };
+  })();
+  return sharedTls;
+}
+
+/** Starts the real HTTPS webhook on a free port with a real certificate and a recording logger. */
+export async function startTestWebhook(config: InjectionConfigInput = {}, bodyLimit?: number): Promise<TestWebhook> {
+  const { ca, serving } = await testTls();
+  const logs: TestWebhook['logs'] = [];
+  const record = (level: string) => (fields: object, message?: string) => void logs.push({ level, fields, message });
+  const logger: Logger = { info: record('info'), warn: record('warn'), error: record('error') };
+  const state = { config: makeInjectionConfig(config) };
+  const webhook = await startWebhook({ port: 0, host: '127.0.0.1', tls: serving, config: () => state.config, logger, bodyLimit });
+  const agent = new https.Agent({ ca: ca.cert, keepAlive: true });
+  const request = (method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}) =>
+    new Promise<HttpResult>((resolve, reject) => {
+      const req = https.request({ host: 'localhost', port: webhook.port, method, path, agent, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        });
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  return {
+    webhook,
+    ca: ca.cert,
+    logs,
+    get config() {
+      return state.config;
+    },
+    set config(value) {
+      state.config = value;
+    },
+    request,
+    post: (body, headers = { 'Content-Type': 'application/json' }, path = '/mutate?timeout=10s') =>
+      request('POST', path, typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body), headers),
+    close: async () => {
+      agent.destroy();
+      await webhook.close();
+    },
+  };
+}
+
+export interface Admitted {
+  readonly response: any;
+  readonly patch: any[];
+  readonly warnings: string[];
+  /** The original pod with the returned patch applied (strict RFC 6902). */
+  readonly pod: Pod;
+}
+
+/**
+ * Posts `pod` in an AdmissionReview, checks the envelope kube-apiserver expects, applies the patch
+ * to the original pod with fast-json-patch (validating: an add under a missing parent throws), and
+ * runs the kube-apiserver validation mirror over the result.
+ */
+export async function admit(hook: TestWebhook, pod: Pod, request: Record<string, unknown> = {}): Promise<Admitted> {
+  const review = reviewOf(pod, request);
+  const result = await hook.post(review);
+  if (result.status !== 200) throw new Error(`HTTP ${result.status}: ${result.text}`);
+  const body = result.json;
+  if (body.apiVersion !== 'admission.k8s.io/v1' || body.kind !== 'AdmissionReview') throw new Error(`bad envelope: ${result.text}`);
+  const response = body.response;
+  if (response.uid !== review.request.uid) throw new Error('response.uid is not the request uid');
+  let patch: any[] = [];
+  if (response.patch !== undefined) {
+    if (response.patchType !== 'JSONPatch') throw new Error('patch without patchType JSONPatch');
+    patch = JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8'));
+    if (!Array.isArray(patch) || patch.length === 0) throw new Error('an empty patch must be omitted');
+  } else if (response.patchType !== undefined) {
+    throw new Error('patchType without patch');
+  }
+  for (const warning of response.warnings ?? []) {
+    if (/[\r\n]/.test(warning)) throw new Error(`warning with a newline: ${JSON.stringify(warning)}`);
+  }
+  const patched = applyStrict(pod, patch);
+  if (response.allowed) {
+    const errors = validatePod(patched);
+    if (errors.length > 0) throw new Error(`kube-apiserver would reject the patched pod:\n${errors.join('\n')}`);
+  }
+  return { response, patch, warnings: response.warnings ?? [], pod: patched };
+}
+
+/** RFC 6902 application with validation: an operation on a missing parent throws. */
+export function applyStrict(pod: Pod, patch: readonly any[]): Pod {
+  if (patch.length === 0) return clone(pod);
+  return jsonpatch.applyPatch(clone(pod), clone(patch) as jsonpatch.Operation[], true, false).newDocument as Pod;
+}
+
+/** The annotation the webhook writes, exactly as it must read. */
+export function statusValue(status: object): string {
+  return JSON.stringify(status);
+}
