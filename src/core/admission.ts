@@ -96,5 +96,6 @@ function reject(body: unknown): AdmissionRejection {
   }
   const result = v.safeParse(AdmissionReviewSchema, body);
   const details = result.success ? [] : result.issues.slice(0, 10).map(describeIssue);
-  return { error: `expected an ${ADMISSION_API_VERSION} AdmissionReview with a request`, details };
+  const first = details[0] === undefined ? '' : ` (${details[0]})`;
+  return { error: `expected an ${ADMISSION_API_VERSION} AdmissionReview with a request${first}`, details };
 }

@@ -73,9 +73,14 @@ export function isProbeSpecificKey(kind: ProbeKind, key: string): boolean {
   return key.startsWith(`${kind}-`) && key !== 'readiness-gates';
 }
 
-/** The known key nearest to a typo (Levenshtein distance; ties keep the catalogue order). */
+/**
+ * The known key nearest to a typo: the shortest known key it is the start of (`liveness-period` →
+ * `liveness-period-seconds`), else the one at the least edit distance (ties keep catalogue order).
+ */
 export function nearestKnownKey(typo: string): string {
   const key = typo.slice(0, 64); // no known key is longer; keeps the cost bounded for hostile input
+  const completions = KNOWN_KEYS.filter((candidate) => key.length >= 3 && candidate.startsWith(key));
+  if (completions.length > 0) return completions.reduce((a, b) => (b.length < a.length ? b : a));
   let best = KNOWN_KEYS[0] ?? '';
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const candidate of KNOWN_KEYS) {

@@ -52,8 +52,11 @@ export function parsePort(value: string): Parsed<number | string> {
   return isPortName(value) ? value : invalid(accepted);
 }
 
-/** RFC 3986 path and query characters, no spaces or control characters. */
-const HTTP_PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*$/;
+/**
+ * A probe path: RFC 3986 path and query characters, minus the ones that only ever show up in
+ * attacks or typos (quotes, `;`, `$`, `(`, `)`, `*`, `!`, back-quotes) — and no spaces or controls.
+ */
+const HTTP_PATH = /^\/[A-Za-z0-9\-._~%/?=&+,:@]*$/;
 export const MAX_PATH_LENGTH = 1024;
 
 export function isHttpPath(value: string): boolean {
@@ -63,7 +66,7 @@ export function isHttpPath(value: string): boolean {
 export function parseHttpPath(value: string): Parsed<string> {
   return isHttpPath(value)
     ? value
-    : invalid(`expected an absolute HTTP path (starting with "/", URL characters only, at most ${MAX_PATH_LENGTH})`);
+    : invalid(`expected an absolute HTTP path: "/" then letters, digits and "-._~%/?=&+,:@" (at most ${MAX_PATH_LENGTH} characters)`);
 }
 
 /**

@@ -12,6 +12,8 @@ export function createApp(options: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('env', 'production');
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
