@@ -1,4 +1,4 @@
-import type { ProbeKind } from './annotation-keys.js';
+import { PROBE_KINDS, type ProbeKind } from './annotation-keys.js';
 
 export const HANDLER_TYPES = ['http', 'tcp', 'grpc', 'exec'] as const;
 export type HandlerType = (typeof HANDLER_TYPES)[number];
@@ -41,7 +41,9 @@ export interface ProbeSettings extends HandlerSettings, Partial<Timings> {
 
 /** A preset of annotation settings (SPEC §5). Unset values fall back to the `default` profile. */
 export interface Profile extends HandlerSettings {
-  readonly probes?: Partial<Record<ProbeKind, ProbeSettings>> | undefined;
+  readonly startup?: ProbeSettings | undefined;
+  readonly readiness?: ProbeSettings | undefined;
+  readonly liveness?: ProbeSettings | undefined;
 }
 
 /** A profile with every timing filled in, as the core uses it. */
@@ -62,11 +64,9 @@ export const BUILT_IN_PROFILES = {
   http: { type: 'http', path: '/' },
   'spring-boot': {
     type: 'http',
-    probes: {
-      startup: { path: '/actuator/health/liveness' },
-      readiness: { path: '/actuator/health/readiness' },
-      liveness: { path: '/actuator/health/liveness' },
-    },
+    startup: { path: '/actuator/health/liveness' },
+    readiness: { path: '/actuator/health/readiness' },
+    liveness: { path: '/actuator/health/liveness' },
   },
   grpc: { type: 'grpc' },
 } as const satisfies Record<string, Profile>;
@@ -80,7 +80,7 @@ export function resolveProfiles(overrides: Readonly<Record<string, Profile>> = {
   const builtIn = (name: string): Profile | undefined =>
     Object.hasOwn(BUILT_IN_PROFILES, name) ? BUILT_IN_PROFILES[name as keyof typeof BUILT_IN_PROFILES] : undefined;
   const own = (name: string): Profile | undefined => (Object.hasOwn(overrides, name) ? overrides[name] : undefined);
-  const base = mergeProfiles({ probes: DEFAULT_TIMINGS }, builtIn('default'), own('default'));
+  const base = mergeProfiles(DEFAULT_TIMINGS, builtIn('default'), own('default'));
   const resolved = new Map<string, ResolvedProfile>();
   for (const name of names) {
     const merged = name === 'default' ? base : mergeProfiles(base, builtIn(name), own(name));
@@ -89,7 +89,7 @@ export function resolveProfiles(overrides: Readonly<Record<string, Profile>> = {
   return resolved;
 }
 
-function mergeProfiles(...layers: (Profile | undefined)[]): Profile {
+function mergeProfiles(...layers: (Profile | undefined)[]): HandlerSettings & { probes: Partial<Record<ProbeKind, ProbeSettings>> } {
   let type: HandlerType | undefined;
   let port: PortRef | undefined;
   let path: string | undefined;
@@ -102,8 +102,9 @@ function mergeProfiles(...layers: (Profile | undefined)[]): Profile {
     port = layer.port ?? port;
     path = layer.path ?? path;
     scheme = layer.scheme ?? scheme;
-    for (const [kind, settings] of Object.entries(layer.probes ?? {}) as [ProbeKind, ProbeSettings][]) {
-      probes[kind] = { ...probes[kind], ...withoutUndefined(settings) };
+    for (const kind of PROBE_KINDS) {
+      const settings = layer[kind];
+      if (settings) probes[kind] = { ...probes[kind], ...withoutUndefined(settings) };
     }
   }
   return { type, port, path, scheme, probes };
