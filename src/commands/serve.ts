@@ -16,6 +16,13 @@ export interface ServeOptions {
 
 export const DEFAULT_CERT_DIR = path.join(os.tmpdir(), 'probe-injector');
 
+/** The CLI entry: pino logger, then serve. */
+export async function runServe(options: Omit<ServeOptions, 'certDir'> & { certDir?: string | undefined }): Promise<void> {
+  const { pino } = await import('pino');
+  const logger = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime });
+  await serve({ ...options, certDir: options.certDir ?? DEFAULT_CERT_DIR }, logger);
+}
+
 /** `probe-injector serve`: the webhook, with its TLS material, until SIGTERM. */
 export async function serve(options: ServeOptions, logger: Logger): Promise<Webhook> {
   const tls = await loadOrCreateKeyPair(options, logger);

@@ -72,7 +72,14 @@ stop_pid() {
     for ((i = 0; i < 50; i++)); do alive "$pid" || break; sleep 0.1; done
   fi
   alive "$pid" && die "$name (pid $pid) is still running"
-  log "stopped $name (pid $pid)"
+  # It has exited. Our processes are orphans, reaped by pid 1, which on some machines does that
+  # only every couple of seconds; until then `pgrep -f` still lists the zombie. Wait for it.
+  for ((i = 0; i < 100; i++)); do [[ -e /proc/$pid ]] || break; sleep 0.1; done
+  if [[ -e /proc/$pid ]]; then
+    log "stopped $name (pid $pid; still a zombie waiting for its parent to reap it)"
+  else
+    log "stopped $name (pid $pid)"
+  fi
 }
 
 do_stop() {
@@ -306,6 +313,9 @@ do_start() {
     --service-account-key-file="$PKI/sa.pub"
     --service-account-signing-key-file="$PKI/sa.key"
     --service-cluster-ip-range="$SERVICE_CIDR"
+    # The `kubernetes` Endpoints would point at 127.0.0.1, which Endpoints validation refuses
+    # (an error logged every 10 s): keep no Endpoints for it, nothing here uses them.
+    --endpoint-reconciler-type=none
     --authorization-mode=Node,RBAC
     --enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,DefaultTolerationSeconds,Priority,NodeRestriction,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ResourceQuota
     --allow-privileged=true
