@@ -28,6 +28,11 @@ program
   .option('--cert-dir <dir>', 'where the self-signed certificate and its CA are written')
   .option('--config <file>', 'configuration file (YAML), re-read when it changes')
   .addOption(new Option('--watch-interval-ms <ms>', 'how often certificate and config files are checked for changes').argParser(integer(10, 600_000)).default(2000))
+  .addOption(
+    new Option('--shutdown-delay-seconds <seconds>', 'after SIGTERM, keep serving (with /readyz at 503) this long before closing the listener')
+      .argParser(integer(0, 300))
+      .default(3),
+  )
   .action(async (options) => {
     const { runServe } = await import('./commands/serve.js');
     await runServe(options);

@@ -2,10 +2,11 @@ import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
 import type { InjectionConfig } from './core/config.js';
-import { createAdmissionHandler, type AdmissionEvent } from './http/admission-handler.js';
+import { createAdmissionHandler } from './http/admission-handler.js';
 import { createApp } from './http/app.js';
 import { createServer } from './http/server.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
 
 export interface WebhookOptions {
   readonly port: number;
@@ -14,30 +15,38 @@ export interface WebhookOptions {
   /** The current configuration; called per request, so reloads apply at once. */
   readonly config: () => InjectionConfig;
   readonly logger: Logger;
+  readonly metrics?: Metrics | undefined;
   readonly bodyLimit?: number | undefined;
-  readonly onAdmission?: ((event: AdmissionEvent) => void) | undefined;
 }
 
 export interface Webhook {
   readonly server: https.Server;
   readonly port: number;
   readonly url: string;
-  /** Stops taking requests: `/readyz` turns 503, in-flight requests finish, idle connections close. */
-  close(): Promise<void>;
   isReady(): boolean;
+  /** Serves new TLS connections with another certificate; existing connections keep theirs. */
+  setTls(tls: SecureContextOptions): void;
+  /**
+   * Graceful stop: `/readyz` turns 503 at once and requests are still served for `delayMs` (so
+   * endpoints and kube-apiserver stop sending here), with `Connection: close`; then the listener
+   * closes, in-flight requests finish and connections close as they go idle.
+   */
+  shutdown(delayMs?: number): Promise<void>;
 }
 
 /** Starts the HTTPS webhook (the shell around the pure core) and resolves once it listens. */
 export async function startWebhook(options: WebhookOptions): Promise<Webhook> {
   let ready = true;
+  const { metrics } = options;
   const admission = createAdmissionHandler({
     config: options.config,
     logger: options.logger,
     bodyLimit: options.bodyLimit,
-    onAdmission: options.onAdmission,
+    onAdmission: metrics && ((event) => metrics.admission(event)),
+    onRequest: metrics && (() => metrics.inFlight()),
   });
-  const app = createApp({ logger: options.logger, isReady: () => ready });
-  const server = createServer({ tls: options.tls, admission, app });
+  const app = createApp({ logger: options.logger, isReady: () => ready, registry: metrics?.registry });
+  const server = createServer({ tls: options.tls, admission, app, draining: () => !ready });
   server.on('tlsClientError', () => {}); // a client that fails the handshake is its own problem
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -52,11 +61,19 @@ export async function startWebhook(options: WebhookOptions): Promise<Webhook> {
     port,
     url: `https://localhost:${port}`,
     isReady: () => ready,
-    close: () =>
-      new Promise<void>((resolve) => {
-        ready = false;
-        server.close(() => resolve());
+    setTls: (tls) => server.setSecureContext({ ...tls, minVersion: 'TLSv1.2' }),
+    shutdown: async (delayMs = 0) => {
+      ready = false;
+      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+      await new Promise<void>((resolve) => {
+        // Connections still busy become idle when their response is done; close them then.
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
+        server.close(() => {
+          clearInterval(sweep);
+          resolve();
+        });
         server.closeIdleConnections();
-      }),
+      });
+    },
   };
 }

@@ -1,8 +1,13 @@
+import { X509Certificate } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { createSecureContext } from 'node:tls';
+import { ConfigError, parseConfigFile } from '../config/config-file.js';
+import { watchFiles } from '../config/watch.js';
 import { makeInjectionConfig, type InjectionConfig } from '../core/config.js';
 import type { Logger } from '../logger.js';
+import { createMetrics, type Metrics } from '../metrics.js';
 import { createCertificateAuthority, createServingCertificate, type KeyPair } from '../tls/certificates.js';
 import { startWebhook, type Webhook } from '../webhook.js';
 
@@ -12,25 +17,119 @@ export interface ServeOptions {
   readonly tlsCertFile?: string | undefined;
   readonly tlsKeyFile?: string | undefined;
   readonly certDir: string;
+  readonly config?: string | undefined;
+  /** How often the certificate and config files are checked for changes. */
+  readonly watchIntervalMs: number;
+  /** After SIGTERM, how long to keep serving with `/readyz` at 503 before closing the listener. */
+  readonly shutdownDelaySeconds?: number | undefined;
+}
+
+export interface Serving {
+  readonly webhook: Webhook;
+  readonly metrics: Metrics;
+  currentConfig(): InjectionConfig;
+  /** Stops watching files and shuts the webhook down gracefully. */
+  stop(): Promise<void>;
 }
 
 export const DEFAULT_CERT_DIR = path.join(os.tmpdir(), 'probe-injector');
 
-/** The CLI entry: pino logger, then serve. */
+/** The CLI entry: a pino logger, the server, and SIGTERM/SIGINT handling. */
 export async function runServe(options: Omit<ServeOptions, 'certDir'> & { certDir?: string | undefined }): Promise<void> {
   const { pino } = await import('pino');
   const logger = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime });
-  await serve({ ...options, certDir: options.certDir ?? DEFAULT_CERT_DIR }, logger);
+  let serving: Serving;
+  try {
+    serving = await serve({ ...options, certDir: options.certDir ?? DEFAULT_CERT_DIR }, logger);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`probe-injector: invalid config ${error.file}:\n${error.problems.map((p) => `  - ${p}\n`).join('')}`);
+    process.exit(1);
+  }
+  const stop = (signal: string) => {
+    const graceSeconds = serving.currentConfig().shutdownSeconds;
+    logger.info({ signal, graceSeconds }, 'shutting down: /readyz is 503, finishing in-flight requests');
+    setTimeout(() => {
+      logger.warn({ graceSeconds }, 'requests still in flight at the end of the grace period; exiting');
+      process.exit(0);
+    }, graceSeconds * 1000).unref();
+    void serving.stop().then(() => {
+      logger.info({}, 'stopped');
+      process.exit(0);
+    });
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
 }
 
-/** `probe-injector serve`: the webhook, with its TLS material, until SIGTERM. */
-export async function serve(options: ServeOptions, logger: Logger): Promise<Webhook> {
+/** `probe-injector serve`: config, TLS material, metrics and the webhook, all kept up to date. */
+export async function serve(options: ServeOptions, logger: Logger): Promise<Serving> {
+  const metrics = createMetrics();
+  let config = options.config ? parseConfigFile(await readFile(options.config, 'utf8'), options.config) : makeInjectionConfig();
   const tls = await loadOrCreateKeyPair(options, logger);
-  const config: InjectionConfig = makeInjectionConfig();
-  const webhook = await startWebhook({ port: options.port, host: options.host, tls, config: () => config, logger });
-  logger.info({ port: webhook.port }, 'probe-injector webhook listening');
-  installShutdown(webhook, logger, config.shutdownSeconds);
-  return webhook;
+  metrics.servingCertificateExpiry(expiryOf(tls.cert));
+
+  const webhook = await startWebhook({ port: options.port, host: options.host, tls, config: () => config, logger, metrics });
+  logger.info({ port: webhook.port, config: options.config ?? '(built-in defaults)' }, 'probe-injector webhook listening');
+
+  const stopWatching: (() => void)[] = [];
+  if (options.config) {
+    const file = options.config;
+    stopWatching.push(
+      watchFiles([file], options.watchIntervalMs, () => {
+        void readFile(file, 'utf8')
+          .then((text) => {
+            config = parseConfigFile(text, file);
+            metrics.configReload('success');
+            logger.info({ file }, 'config reloaded');
+          })
+          .catch((error: unknown) => {
+            metrics.configReload('failure');
+            const problems = error instanceof ConfigError ? error.problems : [String(error instanceof Error ? error.message : error)];
+            logger.error({ file, problems }, 'config not reloaded: keeping the last good one');
+          });
+      }),
+    );
+  }
+  if (options.tlsCertFile && options.tlsKeyFile) {
+    const { tlsCertFile, tlsKeyFile } = options;
+    stopWatching.push(
+      watchFiles([tlsCertFile, tlsKeyFile], options.watchIntervalMs, () => {
+        void readKeyPair(tlsCertFile, tlsKeyFile)
+          .then((pair) => {
+            createSecureContext(pair); // throws when the key does not match the certificate (yet)
+            webhook.setTls(pair);
+            const notAfter = expiryOf(pair.cert);
+            metrics.servingCertificateExpiry(notAfter);
+            metrics.certificateReload('success');
+            logger.info({ certFile: tlsCertFile, notAfter: notAfter.toISOString() }, 'serving certificate reloaded');
+          })
+          .catch((error: unknown) => {
+            // Often a half-written pair (cert replaced, key not yet): the next change fixes it.
+            metrics.certificateReload('failure');
+            logger.warn({ certFile: tlsCertFile, error: error instanceof Error ? error.message : String(error) }, 'serving certificate not reloaded: keeping the current one');
+          });
+      }),
+    );
+  }
+  return {
+    webhook,
+    metrics,
+    currentConfig: () => config,
+    stop: async () => {
+      for (const stop of stopWatching) stop();
+      await webhook.shutdown((options.shutdownDelaySeconds ?? 0) * 1000);
+    },
+  };
+}
+
+async function readKeyPair(certFile: string, keyFile: string): Promise<KeyPair> {
+  const [cert, key] = await Promise.all([readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
+  return { cert, key };
+}
+
+function expiryOf(certPem: string): Date {
+  return new Date(new X509Certificate(certPem).validTo);
 }
 
 async function loadOrCreateKeyPair(options: ServeOptions, logger: Logger): Promise<KeyPair> {
@@ -38,8 +137,13 @@ async function loadOrCreateKeyPair(options: ServeOptions, logger: Logger): Promi
     if (!options.tlsCertFile || !options.tlsKeyFile) {
       throw new Error('--tls-cert-file and --tls-key-file go together: give both, or neither for a self-signed certificate');
     }
-    const [cert, key] = await Promise.all([readFile(options.tlsCertFile, 'utf8'), readFile(options.tlsKeyFile, 'utf8')]);
-    return { cert, key };
+    const pair = await readKeyPair(options.tlsCertFile, options.tlsKeyFile);
+    try {
+      createSecureContext(pair);
+    } catch (cause) {
+      throw new Error(`cannot use ${options.tlsCertFile} with ${options.tlsKeyFile}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    }
+    return pair;
   }
   const ca = await createCertificateAuthority('probe-injector local CA', { days: 365 });
   const pair = await createServingCertificate(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1'] }, { days: 365 });
@@ -53,21 +157,4 @@ async function loadOrCreateKeyPair(options: ServeOptions, logger: Logger): Promi
     `no --tls-cert-file given: serving a self-signed certificate for localhost; trust it with --cacert ${caFile}`,
   );
   return pair;
-}
-
-function installShutdown(webhook: Webhook, logger: Logger, graceSeconds: number): void {
-  const stop = (signal: string) => {
-    logger.info({ signal }, 'shutting down: readiness is 503, finishing in-flight requests');
-    const deadline = setTimeout(() => {
-      logger.warn({ graceSeconds }, 'in-flight requests did not finish in time; exiting');
-      process.exit(0);
-    }, graceSeconds * 1000);
-    deadline.unref();
-    void webhook.close().then(() => {
-      logger.info({}, 'stopped');
-      process.exit(0);
-    });
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
 }

@@ -11,7 +11,7 @@ import {
   type AdmissionReviewResponse,
 } from './admission-review.js';
 import type { InjectionConfig } from './config.js';
-import { mutatePod, type Outcome } from './mutation.js';
+import { mutatePod, type Mutation, type Outcome } from './mutation.js';
 import { isPod, podDisplayName, podIssues, describeIssue } from './pod.js';
 import { formatDenial } from './problem.js';
 
@@ -25,6 +25,8 @@ export interface AdmissionAnswer {
   readonly namespace?: string | undefined;
   readonly pod?: string | undefined;
   readonly operations: number;
+  /** What was injected, by kind (`readinessProbe`, `preStop`, `readinessGate`, …): for metrics. */
+  readonly injected?: Readonly<Record<string, number>> | undefined;
   /** Set for `error`: the failure, for the log only (never sent to the caller). */
   readonly cause?: unknown;
 }
@@ -61,11 +63,28 @@ export function admit(body: unknown, config: InjectionConfig): AdmissionAnswer |
       mutation.outcome === 'denied'
         ? denied(uid, formatDenial(mutation.problems))
         : patched(uid, mutation.patch, mutation.warnings);
-    return { review: reviewResponse(response), outcome: mutation.outcome, uid, namespace, pod: name, operations: mutation.patch.length };
+    return {
+      review: reviewResponse(response),
+      outcome: mutation.outcome,
+      uid,
+      namespace,
+      pod: name,
+      operations: mutation.patch.length,
+      injected: mutation.outcome === 'patched' ? countInjected(mutation) : undefined,
+    };
   } catch (cause) {
     const message = cause instanceof Error ? cause.message : String(cause);
     return { review: reviewResponse(errored(uid, message)), outcome: 'error', uid, namespace, pod: name, operations: 0, cause };
   }
+}
+
+function countInjected(mutation: Mutation): Record<string, number> {
+  const counts: Record<string, number> = {};
+  const add = (kind: string, n = 1) => void (counts[kind] = (counts[kind] ?? 0) + n);
+  for (const container of mutation.containers) for (const item of container.added) add(item);
+  if (mutation.readinessGates.length > 0) add('readinessGate', mutation.readinessGates.length);
+  if (mutation.grace) add('terminationGracePeriodSeconds');
+  return counts;
 }
 
 export function isRejection(answer: AdmissionAnswer | AdmissionRejection): answer is AdmissionRejection {

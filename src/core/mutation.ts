@@ -22,6 +22,10 @@ export interface Mutation {
   /** Non-empty exactly when the annotations are invalid (denied, or allowed with warnings under `warn`). */
   readonly problems: readonly Problem[];
   readonly containers: readonly { readonly name: string; readonly added: readonly InjectedItem[]; readonly kept: readonly InjectedItem[] }[];
+  /** Readiness gates added to the pod. */
+  readonly readinessGates: readonly string[];
+  /** The grace period, when it was raised. */
+  readonly grace?: { readonly from: number; readonly to: number } | undefined;
 }
 
 export interface MutateOptions {
@@ -60,20 +64,20 @@ export function mutatePod(pod: Pod, config: InjectionConfig, options: MutateOpti
     kept: c.kept,
   }));
   if (planAddsNothing(plan)) {
-    return { outcome: 'unchanged', reason: 'opted in; the pod already has everything', patch: [], warnings: plan.warnings, problems: [], containers };
+    return { outcome: 'unchanged', reason: 'opted in; the pod already has everything', patch: [], warnings: plan.warnings, problems: [], containers, readinessGates: [] };
   }
   const patch = toPatch(pod, plan, status, options.root);
-  return { outcome: 'patched', reason: 'opted in', patch, warnings: plan.warnings, problems: [], containers };
+  return { outcome: 'patched', reason: 'opted in', patch, warnings: plan.warnings, problems: [], containers, readinessGates: plan.readinessGates, grace: plan.grace };
 }
 
 function skipped(reason: string): Mutation {
-  return { outcome: 'skipped', reason, patch: [], warnings: [], problems: [], containers: [] };
+  return { outcome: 'skipped', reason, patch: [], warnings: [], problems: [], containers: [], readinessGates: [] };
 }
 
 /** `reject`: deny. `warn`: allow unchanged, and say every problem as a warning. */
 function invalid(problems: readonly Problem[], config: InjectionConfig): Mutation {
   if (config.errorPolicy === 'reject') {
-    return { outcome: 'denied', reason: 'invalid annotations', patch: [], warnings: [], problems, containers: [] };
+    return { outcome: 'denied', reason: 'invalid annotations', patch: [], warnings: [], problems, containers: [], readinessGates: [] };
   }
   return {
     outcome: 'unchanged',
@@ -82,5 +86,6 @@ function invalid(problems: readonly Problem[], config: InjectionConfig): Mutatio
     warnings: problems.map((problem) => `probe-injector: ${formatProblem(problem)}`),
     problems,
     containers: [],
+    readinessGates: [],
   };
 }

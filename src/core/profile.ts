@@ -83,13 +83,13 @@ export function resolveProfiles(overrides: Readonly<Record<string, Profile>> = {
   const base = mergeProfiles(DEFAULT_TIMINGS, builtIn('default'), own('default'));
   const resolved = new Map<string, ResolvedProfile>();
   for (const name of names) {
-    const merged = name === 'default' ? base : mergeProfiles(base, builtIn(name), own(name));
-    resolved.set(name, { ...merged, name, probes: merged.probes as ResolvedProfile['probes'] });
+    const { startup, readiness, liveness, ...handler } = name === 'default' ? base : mergeProfiles(base, builtIn(name), own(name));
+    resolved.set(name, { ...handler, name, probes: { startup, readiness, liveness } as ResolvedProfile['probes'] });
   }
   return resolved;
 }
 
-function mergeProfiles(...layers: (Profile | undefined)[]): HandlerSettings & { probes: Partial<Record<ProbeKind, ProbeSettings>> } {
+function mergeProfiles(...layers: (Profile | undefined)[]): Profile {
   let type: HandlerType | undefined;
   let port: PortRef | undefined;
   let path: string | undefined;
@@ -107,7 +107,7 @@ function mergeProfiles(...layers: (Profile | undefined)[]): HandlerSettings & { 
       if (settings) probes[kind] = { ...probes[kind], ...withoutUndefined(settings) };
     }
   }
-  return { type, port, path, scheme, probes };
+  return { type, port, path, scheme, ...probes };
 }
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {

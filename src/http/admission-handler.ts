@@ -13,6 +13,7 @@ export interface AdmissionEvent {
   readonly namespace?: string | undefined;
   readonly pod?: string | undefined;
   readonly operations: number;
+  readonly injected?: Readonly<Record<string, number>> | undefined;
   readonly durationSeconds: number;
 }
 
@@ -24,6 +25,8 @@ export interface AdmissionHandlerOptions {
   /** Monotonic clock in nanoseconds (injectable for tests). */
   readonly clock?: () => bigint;
   readonly onAdmission?: ((event: AdmissionEvent) => void) | undefined;
+  /** Called when a request arrives; the returned function when its response is done or abandoned. */
+  readonly onRequest?: (() => () => void) | undefined;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -41,11 +44,13 @@ export function createAdmissionHandler(options: AdmissionHandlerOptions): (req: 
 
   return (req, res) => {
     const started = clock();
+    const settled = options.onRequest?.();
+    if (settled) res.once('close', settled);
     const finish = (status: number, body: unknown, event: Omit<AdmissionEvent, 'httpStatus' | 'durationSeconds'>) => {
       send(res, status, body);
       const full: AdmissionEvent = { ...event, httpStatus: status, durationSeconds: Number(clock() - started) / 1e9 };
       options.onAdmission?.(full);
-      const { durationSeconds, ...fields } = full;
+      const { durationSeconds, injected, ...fields } = full;
       logger.info({ ...fields, durationMs: Math.round(durationSeconds * 1e6) / 1e3 }, 'admission');
     };
     const fail = (status: number, error: string, details: readonly string[] = []) => {
@@ -102,7 +107,7 @@ export function createAdmissionHandler(options: AdmissionHandlerOptions): (req: 
 }
 
 function summary(answer: AdmissionAnswer): Omit<AdmissionEvent, 'httpStatus' | 'durationSeconds'> {
-  return { outcome: answer.outcome, uid: answer.uid, namespace: answer.namespace, pod: answer.pod, operations: answer.operations };
+  return { outcome: answer.outcome, uid: answer.uid, namespace: answer.namespace, pod: answer.pod, operations: answer.operations, injected: answer.injected };
 }
 
 export function send(res: ServerResponse, status: number, body: unknown): void {

@@ -1,10 +1,13 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
+import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
 
 export interface AppOptions {
   readonly logger: Logger;
   /** False while draining on SIGTERM: `/readyz` answers 503. */
   readonly isReady: () => boolean;
+  /** Served at `/metrics` in the Prometheus text format. */
+  readonly registry?: Registry | undefined;
 }
 
 /** Everything but the admission hot path: health, readiness, and a JSON 404/405/error for the rest. */
@@ -21,6 +24,12 @@ export function createApp(options: AppOptions): Express {
     if (options.isReady()) res.json({ status: 'ok' });
     else res.status(503).json({ status: 'shutting down' });
   });
+  const { registry } = options;
+  if (registry) {
+    app.get('/metrics', async (_req, res) => {
+      res.type(registry.contentType).send(await registry.metrics());
+    });
+  }
   app.all('/mutate', (_req, res) => {
     res.set('Allow', 'POST').status(405).json({ code: 405, error: 'use POST /mutate with an AdmissionReview' });
   });

@@ -8,6 +8,8 @@ export interface ServerOptions {
   readonly admission: (req: IncomingMessage, res: ServerResponse) => void;
   /** Everything else (the express application). */
   readonly app: (req: IncomingMessage, res: ServerResponse) => void;
+  /** While true, responses close their connection, so keep-alive clients move to another replica. */
+  readonly draining: () => boolean;
 }
 
 /**
@@ -16,6 +18,7 @@ export interface ServerOptions {
  */
 export function createServer(options: ServerOptions): https.Server {
   const server = https.createServer({ ...options.tls, minVersion: 'TLSv1.2' }, (req, res) => {
+    if (options.draining()) res.setHeader('Connection', 'close');
     if (req.method === 'POST' && isMutatePath(req.url)) options.admission(req, res);
     else options.app(req, res);
   });

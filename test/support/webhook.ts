@@ -107,7 +107,7 @@ export async function startTestWebhook(config: InjectionConfigInput = {}, bodyLi
       request('POST', path, typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body), headers),
     close: async () => {
       agent.destroy();
-      await webhook.close();
+      await webhook.shutdown();
     },
   };
 }
