@@ -77,7 +77,7 @@ export function parseConfigFile(text: string, file: string): InjectionConfig {
     document = parseYaml(text, { prettyErrors: true, uniqueKeys: true }) ?? {};
   } catch (cause) {
     const where = cause instanceof YAMLParseError && cause.linePos ? ` at line ${cause.linePos[0].line}, column ${cause.linePos[0].col}` : '';
-    const message = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+    const message = (cause instanceof Error ? (cause.message.split('\n')[0] ?? '') : String(cause)).replace(/ at line \d+, column \d+:?$/, '');
     throw new ConfigError(file, [`not valid YAML${where}: ${message}`], { cause });
   }
   const result = v.safeParse(ConfigFileSchema, document);
