@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
 import type { InjectionConfig } from './core/config.js';
 import { createAdmissionHandler } from './http/admission-handler.js';
-import { createApp } from './http/app.js';
+import { createHealthHandler } from './http/health.js';
 import { createServer } from './http/server.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -45,8 +45,12 @@ export async function startWebhook(options: WebhookOptions): Promise<Webhook> {
     onAdmission: metrics && ((event) => metrics.admission(event)),
     onRequest: metrics && (() => metrics.inFlight()),
   });
-  const app = createApp({ logger: options.logger, isReady: () => ready, registry: metrics?.registry });
-  const server = createServer({ tls: options.tls, admission, app, draining: () => !ready });
+  const isReady = () => ready;
+  const app = async () => {
+    const { createApp } = await import('./http/app.js');
+    return createApp({ logger: options.logger, isReady, registry: metrics?.registry });
+  };
+  const server = createServer({ tls: options.tls, admission, health: createHealthHandler(isReady), app, draining: () => !ready });
   server.on('tlsClientError', () => {}); // a client that fails the handshake is its own problem
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -3,12 +3,12 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createSecureContext } from 'node:tls';
-import { ConfigError, parseConfigFile } from '../config/config-file.js';
+import type { ConfigError } from '../config/config-file.js';
 import { watchFiles } from '../config/watch.js';
 import { makeInjectionConfig, type InjectionConfig } from '../core/config.js';
 import type { Logger } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics.js';
-import { createCertificateAuthority, createServingCertificate, type KeyPair } from '../tls/certificates.js';
+import type { KeyPair } from '../tls/certificates.js';
 import { startWebhook, type Webhook } from '../webhook.js';
 
 export interface ServeOptions {
@@ -42,7 +42,7 @@ export async function runServe(options: Omit<ServeOptions, 'certDir'> & { certDi
   try {
     serving = await serve({ ...options, certDir: options.certDir ?? DEFAULT_CERT_DIR }, logger);
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
+    if (!isConfigError(error)) throw error;
     process.stderr.write(`probe-injector: invalid config ${error.file}:\n${error.problems.map((p) => `  - ${p}\n`).join('')}`);
     process.exit(1);
   }
@@ -62,10 +62,18 @@ export async function runServe(options: Omit<ServeOptions, 'certDir'> & { certDi
   process.once('SIGINT', () => stop('SIGINT'));
 }
 
-/** `probe-injector serve`: config, TLS material, metrics and the webhook, all kept up to date. */
+function isConfigError(error: unknown): error is ConfigError {
+  return error instanceof Error && error.name === 'ConfigError';
+}
+
+/**
+ * `probe-injector serve`: config, TLS material, metrics and the webhook, all kept up to date.
+ * The YAML parser and the certificate generator are only loaded when they are needed.
+ */
 export async function serve(options: ServeOptions, logger: Logger): Promise<Serving> {
   const metrics = createMetrics();
-  let config = options.config ? parseConfigFile(await readFile(options.config, 'utf8'), options.config) : makeInjectionConfig();
+  const configFile = options.config ? await import('../config/config-file.js') : undefined;
+  let config = options.config && configFile ? configFile.parseConfigFile(await readFile(options.config, 'utf8'), options.config) : makeInjectionConfig();
   const tls = await loadOrCreateKeyPair(options, logger);
   metrics.servingCertificateExpiry(expiryOf(tls.cert));
 
@@ -73,8 +81,9 @@ export async function serve(options: ServeOptions, logger: Logger): Promise<Serv
   logger.info({ port: webhook.port, config: options.config ?? '(built-in defaults)' }, 'probe-injector webhook listening');
 
   const stopWatching: (() => void)[] = [];
-  if (options.config) {
+  if (options.config && configFile) {
     const file = options.config;
+    const { parseConfigFile } = configFile;
     stopWatching.push(
       watchFiles([file], options.watchIntervalMs, () => {
         void readFile(file, 'utf8')
@@ -85,7 +94,7 @@ export async function serve(options: ServeOptions, logger: Logger): Promise<Serv
           })
           .catch((error: unknown) => {
             metrics.configReload('failure');
-            const problems = error instanceof ConfigError ? error.problems : [String(error instanceof Error ? error.message : error)];
+            const problems = isConfigError(error) ? error.problems : [String(error instanceof Error ? error.message : error)];
             logger.error({ file, problems }, 'config not reloaded: keeping the last good one');
           });
       }),
@@ -145,6 +154,7 @@ async function loadOrCreateKeyPair(options: ServeOptions, logger: Logger): Promi
     }
     return pair;
   }
+  const { createCertificateAuthority, createServingCertificate } = await import('../tls/certificates.js');
   const ca = await createCertificateAuthority('probe-injector local CA', { days: 365 });
   const pair = await createServingCertificate(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1'] }, { days: 365 });
   await mkdir(options.certDir, { recursive: true, mode: 0o700 });

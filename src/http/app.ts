@@ -10,7 +10,11 @@ export interface AppOptions {
   readonly registry?: Registry | undefined;
 }
 
-/** Everything but the admission hot path: health, readiness, and a JSON 404/405/error for the rest. */
+/**
+ * The application around the admission path: metrics, and a JSON 404/405/error for everything
+ * else. (`/healthz` and `/readyz` are also here, though the server answers them before reaching
+ * express, so the app stands on its own.)
+ */
 export function createApp(options: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');

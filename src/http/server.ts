@@ -1,26 +1,40 @@
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SecureContextOptions } from 'node:tls';
+import { send } from './admission-handler.js';
+
+export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export interface ServerOptions {
   readonly tls: SecureContextOptions;
-  /** The admission hot path: `POST /mutate`. */
-  readonly admission: (req: IncomingMessage, res: ServerResponse) => void;
-  /** Everything else (the express application). */
-  readonly app: (req: IncomingMessage, res: ServerResponse) => void;
+  /** `POST /mutate`: called by kube-apiserver for every pod created in the cluster. */
+  readonly admission: Handler;
+  /** `GET /healthz`, `GET /readyz`: called by kubelet every few seconds. */
+  readonly health: Handler;
+  /** Everything else: the express application, created on first use. */
+  readonly app: () => Promise<Handler>;
   /** While true, responses close their connection, so keep-alive clients move to another replica. */
   readonly draining: () => boolean;
 }
 
 /**
- * The HTTPS server: `POST /mutate` goes straight to the admission handler; every other request goes
- * to the express app. kube-apiserver appends `?timeout=…` to the webhook URL, so only the path counts.
+ * The HTTPS server. The three endpoints the cluster itself calls are routed here, on plain
+ * `node:http` types, without the framework's per-request work; every other request goes to the
+ * express app, which is only loaded when first needed (it is most of the start-up time). The query
+ * string is ignored for routing: kube-apiserver appends `?timeout=…` to the webhook URL.
  */
 export function createServer(options: ServerOptions): https.Server {
+  let app: Promise<Handler> | undefined;
   const server = https.createServer({ ...options.tls, minVersion: 'TLSv1.2' }, (req, res) => {
     if (options.draining()) res.setHeader('Connection', 'close');
-    if (req.method === 'POST' && isMutatePath(req.url)) options.admission(req, res);
-    else options.app(req, res);
+    const path = pathOf(req.url);
+    if (req.method === 'POST' && path === '/mutate') return options.admission(req, res);
+    if (req.method === 'GET' && (path === '/healthz' || path === '/readyz')) return options.health(req, res);
+    app ??= options.app();
+    app.then(
+      (handler) => handler(req, res),
+      () => send(res, 500, { code: 500, error: 'internal error' }),
+    );
   });
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
@@ -28,7 +42,8 @@ export function createServer(options: ServerOptions): https.Server {
   return server;
 }
 
-function isMutatePath(url: string | undefined): boolean {
-  if (url === undefined || !url.startsWith('/mutate')) return false;
-  return url.length === 7 || url[7] === '?';
+function pathOf(url: string | undefined): string {
+  if (url === undefined) return '';
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
 }
