@@ -1,3 +1,24 @@
+import { X509Certificate } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AdmissionregistrationV1Api, CoreV1Api } from '@kubernetes/client-node';
+import type { Logger } from '../logger.js';
+import {
+  ACTIONS,
+  caBundleSync,
+  decide,
+  FIELD_MANAGER,
+  issue,
+  newSecret,
+  secretPatch,
+  SECRET_TYPE,
+  serviceDnsNames,
+  storedMaterial,
+  type Issued,
+  type Wanted,
+} from '../tls/webhook-certs.js';
+
 export interface CertsOptions {
   readonly service: string;
   readonly namespace: string;
@@ -8,7 +29,179 @@ export interface CertsOptions {
   readonly kubeconfig?: string | undefined;
 }
 
-/** `probe-injector certs`. */
-export async function runCerts(_options: CertsOptions): Promise<void> {
-  throw new Error('certs is not implemented yet');
+const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/** `probe-injector certs`: pino JSON lines like serve, the API client (loaded here, never by serve), then the work. */
+export async function runCerts(options: CertsOptions): Promise<void> {
+  const { pino } = await import('pino');
+  const logger = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime });
+  const k8s = await import('@kubernetes/client-node');
+  const kubeConfig = new k8s.KubeConfig();
+  const source = kubeConfigSource({
+    flag: options.kubeconfig,
+    env: process.env,
+    inCluster: existsSync(IN_CLUSTER_TOKEN),
+    homeConfigExists: existsSync(path.join(os.homedir(), '.kube', 'config')),
+  });
+  try {
+    if (source.kind === 'file') kubeConfig.loadFromFile(source.file);
+    else if (source.kind === 'cluster') kubeConfig.loadFromCluster();
+    else kubeConfig.loadFromDefault();
+  } catch (cause) {
+    throw new Error(`cannot load the Kubernetes configuration (${source.description}): ${messageOf(cause)}`, { cause });
+  }
+  logger.info({ kubeconfig: source.description, server: kubeConfig.getCurrentCluster()?.server }, 'certs: using the Kubernetes API');
+  await certs(options, { core: kubeConfig.makeApiClient(k8s.CoreV1Api), admission: kubeConfig.makeApiClient(k8s.AdmissionregistrationV1Api), k8s }, logger);
 }
+
+export type KubeConfigSource =
+  | { readonly kind: 'file'; readonly file: string; readonly description: string }
+  | { readonly kind: 'cluster' | 'default'; readonly description: string };
+
+/** `--kubeconfig`, else in-cluster, else $KUBECONFIG or ~/.kube/config; nothing at all is an error. */
+export function kubeConfigSource(input: {
+  readonly flag: string | undefined;
+  readonly env: NodeJS.ProcessEnv;
+  readonly inCluster: boolean;
+  readonly homeConfigExists: boolean;
+}): KubeConfigSource {
+  if (input.flag) return { kind: 'file', file: input.flag, description: `--kubeconfig ${input.flag}` };
+  if (input.inCluster && input.env.KUBERNETES_SERVICE_HOST && input.env.KUBERNETES_SERVICE_PORT) {
+    return { kind: 'cluster', description: 'in-cluster service account' };
+  }
+  if (input.env.KUBECONFIG) return { kind: 'default', description: `$KUBECONFIG ${input.env.KUBECONFIG}` };
+  if (input.homeConfigExists) return { kind: 'default', description: '~/.kube/config' };
+  throw new Error('no Kubernetes configuration: not running in a cluster, and no --kubeconfig, $KUBECONFIG or ~/.kube/config');
+}
+
+export interface CertsApi {
+  readonly core: CoreV1Api;
+  readonly admission: AdmissionregistrationV1Api;
+  readonly k8s: typeof import('@kubernetes/client-node');
+}
+
+const ATTEMPTS = 5;
+const CONFLICT = [409, 422] as const;
+
+/**
+ * Reads the Secret, decides, makes sure the webhooks trust the CA that is (or is about to be) in
+ * the Secret, then writes the Secret. The caBundle goes first: a pod never serves a certificate
+ * the API server does not trust yet. Someone else's write in between (a 409 or a failed `test`)
+ * starts over from the read.
+ */
+export async function certs(options: CertsOptions, api: CertsApi, logger: Logger, now: () => Date = () => new Date()): Promise<void> {
+  const secretRef = `${options.namespace}/${options.secret}`;
+  const dnsNames = serviceDnsNames(options.service, options.namespace);
+  if (options.renewBeforeDays >= options.days) {
+    logger.warn({ days: options.days, renewBeforeDays: options.renewBeforeDays }, 'certs: --renew-before-days is not below --days: every run will re-issue the certificate');
+  }
+  for (let attempt = 1; ; attempt++) {
+    const existing = await call(`reading Secret ${secretRef}`, () => api.core.readNamespacedSecret({ name: options.secret, namespace: options.namespace }), true);
+    if (existing && existing.type !== SECRET_TYPE) {
+      throw new Error(`Secret ${secretRef} has type ${existing.type ?? '(none)'}, not ${SECRET_TYPE}; delete it or choose another --secret`);
+    }
+    const wanted: Wanted = { dnsNames, days: options.days, renewBeforeDays: options.renewBeforeDays, now: now() };
+    const decision = decide(existing ? storedMaterial(existing) : undefined, wanted);
+    const issued = await issue(decision, wanted);
+    await syncCaBundle(options, api, issued, logger);
+    try {
+      if (decision.action === ACTIONS.keep) {
+        logger.info({ secret: secretRef, action: decision.action, dnsNames, notAfter: decision.notAfter.toISOString(), daysLeft: decision.daysLeft }, 'certs: the certificate is valid; kept it');
+        return;
+      }
+      const fields = {
+        secret: secretRef,
+        action: decision.action,
+        reasons: decision.reasons,
+        newCa: decision.reuseCa === undefined,
+        dnsNames,
+        notAfter: notAfterOf(issued),
+      };
+      if (decision.action === ACTIONS.create) {
+        await call(`creating Secret ${secretRef}`, () =>
+          api.core.createNamespacedSecret({ namespace: options.namespace, body: newSecret(options.secret, options.namespace, issued.material), fieldManager: FIELD_MANAGER }),
+        );
+        logger.info(fields, 'certs: created the CA and serving certificate');
+      } else {
+        await call(`updating Secret ${secretRef}`, () =>
+          api.core.patchNamespacedSecret(
+            { name: options.secret, namespace: options.namespace, body: secretPatch(existing!, issued.material), fieldManager: FIELD_MANAGER },
+            api.k8s.setHeaderOptions('Content-Type', api.k8s.PatchStrategy.JsonPatch),
+          ),
+        );
+        logger.info(fields, decision.reuseCa ? 'certs: re-issued the serving certificate with the stored CA' : 'certs: re-issued the CA and serving certificate');
+      }
+      return;
+    } catch (error) {
+      if (!(error instanceof ConflictError) || attempt >= ATTEMPTS) throw error;
+      logger.warn({ secret: secretRef, attempt, error: error.message }, 'certs: the Secret changed while we worked; starting over');
+    }
+  }
+}
+
+async function syncCaBundle(options: CertsOptions, api: CertsApi, issued: Issued, logger: Logger): Promise<void> {
+  const name = options.webhookConfig;
+  for (let attempt = 1; ; attempt++) {
+    const configuration = await call(`reading MutatingWebhookConfiguration ${name}`, () => api.admission.readMutatingWebhookConfiguration({ name }));
+    const sync = caBundleSync(configuration, issued.trust);
+    const patched = sync.webhooks.filter((webhook) => !webhook.inSync).map((webhook) => webhook.name);
+    if (sync.operations.length === 0) {
+      logger.info({ webhookConfiguration: name, webhooks: sync.webhooks.map((webhook) => webhook.name) }, 'certs: caBundle already trusts the CA');
+      return;
+    }
+    try {
+      await call(`patching the caBundle of MutatingWebhookConfiguration ${name}`, () =>
+        api.admission.patchMutatingWebhookConfiguration(
+          { name, body: sync.operations, fieldManager: FIELD_MANAGER },
+          api.k8s.setHeaderOptions('Content-Type', api.k8s.PatchStrategy.JsonPatch),
+        ),
+      );
+      logger.info({ webhookConfiguration: name, webhooks: patched, cas: issued.trust.length }, 'certs: patched the caBundle');
+      return;
+    } catch (error) {
+      if (!(error instanceof ConflictError) || attempt >= ATTEMPTS) throw error;
+      logger.warn({ webhookConfiguration: name, attempt, error: error.message }, 'certs: the webhook configuration changed while we worked; starting over');
+    }
+  }
+}
+
+function notAfterOf(issued: Issued): string {
+  return new Date(new X509Certificate(issued.material.cert).validTo).toISOString();
+}
+
+class ConflictError extends Error {
+  override readonly name = 'ConflictError';
+}
+
+/** Runs an API call; turns its ApiException into a one-line message. With `orUndefined`, 404 is undefined. */
+async function call<T>(what: string, run: () => Promise<T>, orUndefined?: false): Promise<T>;
+async function call<T>(what: string, run: () => Promise<T>, orUndefined: true): Promise<T | undefined>;
+async function call<T>(what: string, run: () => Promise<T>, orUndefined = false): Promise<T | undefined> {
+  try {
+    return await run();
+  } catch (cause) {
+    const code = typeof (cause as { code?: unknown } | undefined)?.code === 'number' ? (cause as { code: number }).code : undefined;
+    if (code === 404 && orUndefined) return undefined;
+    const message = `${what}: ${code ? `HTTP ${code}: ${statusMessage(cause) ?? 'failed'}` : messageOf(cause)}${code === 403 ? ' (check the RBAC of the service account this runs as)' : ''}`;
+    if (code !== undefined && (CONFLICT as readonly number[]).includes(code)) throw new ConflictError(message, { cause });
+    throw new Error(message, { cause });
+  }
+}
+
+/** The `message` of the Kubernetes Status in an ApiException's body. */
+function statusMessage(error: unknown): string | undefined {
+  let body = (error as { body?: unknown }).body;
+  if (typeof body === 'string') {
+    const text = body;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return text.slice(0, 300) || undefined;
+    }
+  }
+  const message = (body as { message?: unknown } | undefined)?.message;
+  return typeof message === 'string' ? message : undefined;
+}
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0];
+

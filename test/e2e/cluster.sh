@@ -45,7 +45,8 @@ alive() {
 
 # is_ours PID NAME: the pid still runs the binary we started (pids get reused).
 is_ours() {
-  alive "$1" && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q -- "$2"
+  local cmd
+  alive "$1" && cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) && [[ $cmd == *"$2"* ]]
 }
 
 recorded_pid() {
@@ -55,42 +56,63 @@ recorded_pid() {
 # start_bg NAME CMD...: start detached (own session, no inherited stdio), record the pid.
 start_bg() {
   local name=$1; shift
-  setsid "$@" >"$RUN_DIR/$name.log" 2>&1 </dev/null &
+  setsid "$@" >"$RUN_DIR/$name.log" 2>&1 </dev/null 8>&- &
   local pid=$!
   echo "$name $pid" >>"$PIDS"
   log "started $name (pid $pid, log $RUN_DIR/$name.log)"
 }
 
-stop_pid() {
-  local name=$1 pid=$2 i
-  is_ours "$pid" "$name" || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 150; i++)); do alive "$pid" || break; sleep 0.1; done
-  if alive "$pid"; then
-    log "$name (pid $pid) ignored SIGTERM for 15 s; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do alive "$pid" || break; sleep 0.1; done
-  fi
-  alive "$pid" && die "$name (pid $pid) is still running"
-  # It has exited. Our processes are orphans, reaped by pid 1, which on some machines does that
-  # only every couple of seconds; until then `pgrep -f` still lists the zombie. Wait for it.
-  for ((i = 0; i < 100; i++)); do [[ -e /proc/$pid ]] || break; sleep 0.1; done
-  if [[ -e /proc/$pid ]]; then
-    log "stopped $name (pid $pid; still a zombie waiting for its parent to reap it)"
-  else
-    log "stopped $name (pid $pid)"
-  fi
+# term_and_wait NAME...: SIGTERM the named components' live pids, wait until they have exited
+# (SIGKILL after 15 s).
+term_and_wait() {
+  local name pid i pids=()
+  for name in "$@"; do
+    while read -r pid; do
+      if [[ -n $pid ]] && is_ours "$pid" "$name"; then
+        kill -TERM "$pid" 2>/dev/null || true
+        pids+=("$pid")
+        log "sent SIGTERM to $name (pid $pid)"
+      fi
+    done < <(awk -v n="$name" '$1 == n { print $2 }' "$PIDS")
+  done
+  [[ ${#pids[@]} -gt 0 ]] || return 0
+  for ((i = 0; i < 150; i++)); do any_alive "${pids[@]}" || return 0; sleep 0.1; done
+  for pid in "${pids[@]}"; do
+    if alive "$pid"; then
+      log "pid $pid ignored SIGTERM for 15 s; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+  for ((i = 0; i < 50; i++)); do any_alive "${pids[@]}" || return 0; sleep 0.1; done
+  die "still running after SIGKILL: $(for pid in "${pids[@]}"; do alive "$pid" && echo -n "$pid "; done)"
+}
+
+any_alive() {
+  local pid
+  for pid in "$@"; do alive "$pid" && return 0; done
+  return 1
 }
 
 do_stop() {
-  local i name pid
+  local pid i waiting
   [[ -f $PIDS ]] || { log "not running (no $PIDS)"; rm -f "$STATE"; return 0; }
-  for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
-    name=${COMPONENTS[i]}
-    while read -r pid; do
-      if [[ -n $pid ]]; then stop_pid "$name" "$pid"; fi
-    done < <(awk -v n="$name" '$1 == n { print $2 }' "$PIDS")
+  term_and_wait kube-controller-manager kube-apiserver
+  term_and_wait etcd
+  # They have exited. Being orphans, they are reaped by pid 1, which on some machines does that
+  # only every couple of seconds; until then `pgrep -f` still lists the zombies. Wait for that.
+  for ((i = 0; i < 100; i++)); do
+    waiting=
+    while read -r _ pid; do
+      if [[ -n $pid && -e /proc/$pid ]]; then waiting+="$pid "; fi
+    done <"$PIDS"
+    [[ -z $waiting ]] && break
+    sleep 0.1
   done
+  if [[ -n $waiting ]]; then
+    log "stopped; pids $waiting are zombies still waiting for their parent to reap them"
+  else
+    log "stopped"
+  fi
   rm -f "$PIDS" "$STATE"
   rm -rf "$RUN_DIR/etcd-data"
 }
@@ -153,7 +175,7 @@ etcd_ok() {
 default_sa_ready() {
   local sa
   sa=$(api_get /api/v1/namespaces/default/serviceaccounts/default) || return 1
-  [[ $SA_ADMISSION == off ]] || [[ $sa == *'"secrets"'* ]]
+  [[ $sa == *'"secrets"'* ]]
 }
 
 # ---------------------------------------------------------------- PKI
@@ -303,6 +325,9 @@ do_start() {
   log "etcd ready on 127.0.0.1:$ETCD_PORT ($((SECONDS - t0)) s)"
 
   # kube-apiserver
+  local plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,DefaultTolerationSeconds,Priority,NodeRestriction,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ResourceQuota
+  if [[ $SA_ADMISSION == off ]]; then plugins=${plugins/ServiceAccount,/}; fi
+  # shellcheck disable=SC2054  # (commas inside flag values)
   local api_args=(
     --etcd-servers="http://127.0.0.1:$ETCD_PORT"
     --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$API_PORT"
@@ -317,12 +342,12 @@ do_start() {
     # (an error logged every 10 s): keep no Endpoints for it, nothing here uses them.
     --endpoint-reconciler-type=none
     --authorization-mode=Node,RBAC
-    --enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,DefaultTolerationSeconds,Priority,NodeRestriction,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ResourceQuota
+    --enable-admission-plugins="$plugins"
     --allow-privileged=true
     --profiling=false
     --v=1
   )
-  [[ $SA_ADMISSION == off ]] && api_args+=(--disable-admission-plugins=ServiceAccount)
+  if [[ $SA_ADMISSION == off ]]; then api_args+=(--disable-admission-plugins=ServiceAccount); fi
   # Up to 1.19 the apiserver served an unauthenticated port 8080 unless told not to; 1.20 has no
   # insecure serving left but keeps the (hidden, deprecated) flag; 1.24 removed it.
   if (($(kube_minor "$bin/kube-apiserver") < 24)); then api_args+=(--insecure-port=0); fi
@@ -353,10 +378,10 @@ do_start() {
     # (a hidden, deprecated flag): switch that off.
     if (($(kube_minor "$bin/kube-controller-manager") < 24)); then kcm_args+=(--port=0); fi
     start_bg kube-controller-manager "$bin/kube-controller-manager" "${kcm_args[@]}"
+    # Pods can be created once the `default` ServiceAccount and its token Secret exist.
+    wait_for "the default ServiceAccount and its token" kube-controller-manager default_sa_ready
+    log "kube-controller-manager ready ($((SECONDS - t0)) s)"
   fi
-  wait_for "the default ServiceAccount and its token" \
-    "$([[ $have_kcm == yes ]] && echo kube-controller-manager || echo kube-apiserver)" default_sa_ready ||
-    die "the default ServiceAccount did not appear"
 
   {
     echo "KUBECONFIG=$RUN_DIR/kubeconfig"
@@ -385,9 +410,15 @@ do_status() {
   return $rc
 }
 
+lock_run_dir() {   # one start/stop at a time per run dir (fd 8 is not passed to the components)
+  mkdir -p "$RUN_DIR"
+  exec 8>"$RUN_DIR/.lock"
+  flock -w 300 8 || die "another cluster.sh holds $RUN_DIR/.lock"
+}
+
 case ${1:-} in
-  start) do_start ;;
-  stop) do_stop ;;
+  start) lock_run_dir; do_start ;;
+  stop) lock_run_dir; do_stop ;;
   env)
     all_running || die "not running (no live cluster recorded in $RUN_DIR)"
     print_env ;;

@@ -56,7 +56,7 @@ apt_ensure() {
   say "apt-get install ${missing[*]}"
   # etcd-server ships an init script and a systemd unit: keep the package from starting a system
   # etcd (it would linger, and hold port 2379). Docker-style images already have this guard.
-  local guard= rc=0
+  local guard='' rc=0
   if [[ ! -e /usr/sbin/policy-rc.d ]]; then
     printf '#!/bin/sh\n# temporary, from probe-injector provision.sh\nexit 101\n' |
       $SUDO tee /usr/sbin/policy-rc.d >/dev/null
@@ -96,9 +96,16 @@ debian_deb_src_entries() {
 
 # `apt-get source` needs deb-src entries, which a stock Debian image does not have. Add them in a
 # file of our own (the system's files are left as they are).
+source_known() { apt-get source --print-uris kubernetes >/dev/null 2>&1; }
+
 ensure_deb_src() {
-  if apt-get source --print-uris kubernetes >/dev/null 2>&1; then return 0; fi
+  source_known && return 0
+  if [[ -z $APT_UPDATED ]]; then   # maybe only the package lists are missing or stale
+    apt_update_once
+    source_known && return 0
+  fi
   local f=/etc/apt/sources.list.d/probe-injector-deb-src.sources entries
+  [[ ! -f $f ]] || die "apt-get source kubernetes finds nothing, even with $f (see $LOG)"
   entries=$(debian_deb_src_entries)
   if [[ -z $entries ]]; then
     entries='Types: deb-src
@@ -118,8 +125,7 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg'
     "$entries" | $SUDO tee "$f" >/dev/null
   APT_UPDATED=
   apt_update_once
-  apt-get source --print-uris kubernetes >/dev/null 2>&1 ||
-    die "apt-get source kubernetes still finds nothing after adding $f (see $LOG)"
+  source_known || die "apt-get source kubernetes still finds nothing after adding $f (see $LOG)"
 }
 
 link_etcd() {
