@@ -50,7 +50,7 @@ describe('dist/cli.js serve: start-up and SIGTERM', () => {
     expect(result.json.response.patch).toBeDefined();
     expect(await run.exited).toEqual({ code: 0, signal: null });
     expect(run.lines.filter((line) => line.msg === 'admission')).toHaveLength(1);
-    expect(run.lines.at(-1)).toMatchObject({ msg: 'stopped' });
+    expect(run.lines.some((line) => line.msg === 'stopped')).toBe(true);
     idle.destroy();
   });
 

@@ -46,16 +46,18 @@ export async function runServe(options: Omit<ServeOptions, 'certDir'> & { certDi
     process.stderr.write(`probe-injector: invalid config ${error.file}:\n${error.problems.map((p) => `  - ${p}\n`).join('')}`);
     process.exit(1);
   }
+  // pino writes asynchronously: let it finish (in order) before the process goes.
+  const exit = () => logger.flush(() => process.exit(0));
   const stop = (signal: string) => {
     const graceSeconds = serving.currentConfig().shutdownSeconds;
     logger.info({ signal, graceSeconds }, 'shutting down: /readyz is 503, finishing in-flight requests');
     setTimeout(() => {
       logger.warn({ graceSeconds }, 'requests still in flight at the end of the grace period; exiting');
-      process.exit(0);
+      exit();
     }, graceSeconds * 1000).unref();
     void serving.stop().then(() => {
       logger.info({}, 'stopped');
-      process.exit(0);
+      exit();
     });
   };
   process.once('SIGTERM', () => stop('SIGTERM'));

@@ -45,7 +45,7 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Running {
   });
   child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
+    child.on('close', (code, signal) => resolve({ code, signal })), // after stdout and stderr are drained
   );
   return {
     child,
