@@ -66,7 +66,15 @@ const cases: Case[] = [
   bad('readiness-gates', 'not a gate!', 'qualified names'),
   bad('readiness-gates', 'UPPER.io/x', 'qualified names'),
   bad('containers', 'app,', 'no empty item'),
-  { name: 'containers naming no container', pod: basePod(on({ containers: 'app,web' })), mentions: [`${P}containers="app,web": names no container of the pod ("web"); expected a comma-separated list of: app`] },
+  { name: 'containers naming no container', pod: basePod(on({ containers: 'app,web' })), mentions: [`${P}containers="app,web": names no container of the pod ("web"); expected a comma-separated list of: "app"`] },
+  {
+    name: 'a hostile container name is quoted and cut in the message (mutating webhooks run before validation)',
+    pod: basePod(on(), (pod) => {
+      pod.spec.containers[0].name = `app\n${'x'.repeat(5000)}`;
+      delete pod.spec.containers[0].ports;
+    }),
+    mentions: [`${P}port: container "app\\n${'x'.repeat(56)}"… (5004 characters) declares no TCP containerPort`],
+  },
   { name: 'unknown profile', pod: basePod(on({ profile: 'quarkus' })), mentions: [`${P}profile="quarkus": no such profile; expected one of "default", "http", "spring-boot", "grpc"`] },
   bad('nacos-deregister', 'on', 'expected "true" or "false"'),
   bad('nacos-deregister-mode', 'grpc', 'expected one of "exec", "http"', { 'nacos-deregister': 'true' }),

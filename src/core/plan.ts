@@ -4,7 +4,7 @@ import type { InjectionSettings } from './annotations.js';
 import type { InjectionConfig } from './config.js';
 import { DEFAULT_GRACE_PERIOD_SECONDS, type ExistingProbe, type Pod } from './pod.js';
 import { buildPreStop } from './pre-stop.js';
-import type { Problem } from './problem.js';
+import { quoteValue, type Problem } from './problem.js';
 import { buildProbe, draftProbe, type ProbeDraft } from './probe.js';
 import type { InjectionStatus } from './status.js';
 import type { Targets } from './targets.js';
@@ -60,7 +60,7 @@ export function planInjection(
         kept.push(field);
         const asked = [...settings.givenKeys].find((key) => isProbeSpecificKey(draft.kind, key));
         if (asked !== undefined && !silent) {
-          warnings.push(`probe-injector: container "${container.name}" already has a ${field}; kept it and ignored ${PREFIX}${asked}`);
+          warnings.push(`probe-injector: container ${quoteValue(container.name)} already has a ${field}; kept it and ignored ${PREFIX}${asked}`);
         }
         continue;
       }
@@ -74,7 +74,7 @@ export function planInjection(
       if (container.lifecycle?.preStop != null) {
         kept.push('preStop');
         if (!silent) {
-          warnings.push(`probe-injector: container "${container.name}" already has a preStop hook; kept it and ignored ${PREFIX}nacos-deregister`);
+          warnings.push(`probe-injector: container ${quoteValue(container.name)} already has a preStop hook; kept it and ignored ${PREFIX}nacos-deregister`);
         }
       } else {
         const readiness = container.readinessProbe ?? (probes.find((p) => p.field === 'readinessProbe')?.probe as ExistingProbe | undefined);

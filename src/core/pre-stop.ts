@@ -1,7 +1,7 @@
 import type { V1LifecycleHandler } from '@kubernetes/client-node';
 import type { DeregisterSettings } from './annotations.js';
 import { findNamedPort, tcpPorts, type Container, type ExistingProbe } from './pod.js';
-import type { Problem } from './problem.js';
+import { quoteValue, type Problem } from './problem.js';
 import { resolvePort } from './probe.js';
 
 /**
@@ -55,7 +55,7 @@ function deregisterPort(settings: DeregisterSettings, container: Container, read
   if (first) return first.containerPort;
   return {
     key: 'nacos-deregister-port',
-    message: `container "${container.name}" has no port to call (no TCP containerPort, no HTTP, TCP or gRPC readiness probe); set it to a port number`,
+    message: `container ${quoteValue(container.name)} has no port to call (no TCP containerPort, no HTTP, TCP or gRPC readiness probe); set it to a port number`,
   };
 }
 

@@ -2,7 +2,7 @@ import type { V1Probe } from '@kubernetes/client-node';
 import { probeKey, type ProbeKind } from './annotation-keys.js';
 import type { InjectionSettings } from './annotations.js';
 import { findNamedPort, tcpPorts, type Container } from './pod.js';
-import type { Problem } from './problem.js';
+import { quoteValue, type Problem } from './problem.js';
 import { TIMING_FIELDS, type HandlerType, type PortRef, type Scheme, type Timings } from './profile.js';
 
 /** Where a port came from: the value, and the key to name if it does not fit the container. */
@@ -133,11 +133,11 @@ export function resolvePort(choice: PortChoice, container: Container, numeric: b
   if (typeof choice.ref === 'string') {
     const declared = findNamedPort(container, choice.ref);
     if (!declared) {
-      const names = (container.ports ?? []).flatMap((p) => (p.name ? [`"${p.name}"`] : []));
+      const names = (container.ports ?? []).flatMap((p) => (p.name ? [quoteValue(p.name)] : [])).slice(0, 20);
       return {
         key: choice.key,
         value: choice.ref,
-        message: `container "${container.name}" declares no port named "${choice.ref}"; expected a port number or one of its port names${names.length > 0 ? ` (${names.join(', ')})` : ' (it names none)'}`,
+        message: `container ${quoteValue(container.name)} declares no port named "${choice.ref}"; expected a port number or one of its port names${names.length > 0 ? ` (${names.join(', ')})` : ' (it names none)'}`,
       };
     }
     return numeric ? declared.containerPort : choice.ref;
@@ -146,7 +146,7 @@ export function resolvePort(choice: PortChoice, container: Container, numeric: b
   if (!first) {
     return {
       key: 'port',
-      message: `container "${container.name}" declares no TCP containerPort to probe; set ${'probe-injector.io/port'} to a port number`,
+      message: `container ${quoteValue(container.name)} declares no TCP containerPort to probe; set ${'probe-injector.io/port'} to a port number`,
     };
   }
   return first.containerPort;

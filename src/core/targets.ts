@@ -1,6 +1,6 @@
 import { DEFAULT_CONTAINER_ANNOTATION } from './annotation-keys.js';
 import type { Pod } from './pod.js';
-import type { Problem } from './problem.js';
+import { quoteValue, type Problem } from './problem.js';
 import type { InjectionStatus } from './status.js';
 
 export interface Targets {
@@ -30,7 +30,7 @@ export function selectTargets(pod: Pod, requested: readonly string[] | undefined
       return {
         key: 'containers',
         value: requested.join(','),
-        message: `names no container of the pod (${unknown.map((n) => `"${n}"`).join(', ')}); expected a comma-separated list of: ${[...indexOf.keys()].join(', ') || '(the pod has no containers)'}`,
+        message: `names no container of the pod (${unknown.slice(0, 20).map(quoteValue).join(', ')}); expected a comma-separated list of: ${[...indexOf.keys()].slice(0, 20).map(quoteValue).join(', ') || '(the pod has no containers)'}`,
       };
     }
     return { indexes: requested.map((name) => indexOf.get(name) as number), warnings: [] };
@@ -44,7 +44,7 @@ export function selectTargets(pod: Pod, requested: readonly string[] | undefined
     return {
       indexes: [0],
       warnings: [
-        `probe-injector: ${DEFAULT_CONTAINER_ANNOTATION} ${JSON.stringify(preferred.slice(0, 60))} names no container; injecting into "${containers[0]?.name}"`,
+        `probe-injector: ${DEFAULT_CONTAINER_ANNOTATION} ${quoteValue(preferred)} names no container; injecting into ${quoteValue(containers[0]?.name ?? '')}`,
       ],
     };
   }
