@@ -37,10 +37,15 @@ export const DEFAULT_CERT_DIR = path.join(os.tmpdir(), 'probe-injector');
 /** The CLI entry: a pino logger, the server, and SIGTERM/SIGINT handling. */
 export async function runServe(options: Omit<ServeOptions, 'certDir'> & { certDir?: string | undefined }): Promise<void> {
   const { pino } = await import('pino');
-  const logger = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime });
+  // One line per admission: buffer them (4 KiB) rather than make a write per request, and flush
+  // at least every second so a quiet webhook's lines are not held back.
+  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  setInterval(() => destination.flush(), 1000).unref();
+  const logger = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, destination);
   let serving: Serving;
   try {
     serving = await serve({ ...options, certDir: options.certDir ?? DEFAULT_CERT_DIR }, logger);
+    destination.flush(); // the start-up lines (listening, where the CA is) right away
   } catch (error) {
     if (!isConfigError(error)) throw error;
     process.stderr.write(`probe-injector: invalid config ${error.file}:\n${error.problems.map((p) => `  - ${p}\n`).join('')}`);
@@ -51,6 +56,7 @@ export async function runServe(options: Omit<ServeOptions, 'certDir'> & { certDi
   const stop = (signal: string) => {
     const graceSeconds = serving.currentConfig().shutdownSeconds;
     logger.info({ signal, graceSeconds }, 'shutting down: /readyz is 503, finishing in-flight requests');
+    destination.flush();
     setTimeout(() => {
       logger.warn({ graceSeconds }, 'requests still in flight at the end of the grace period; exiting');
       exit();

@@ -1,7 +1,7 @@
 import { pointer } from './json-pointer.js';
 import type { Pod } from './pod.js';
 import type { Plan } from './plan.js';
-import { EMPTY_STATUS, formatStatus, mergeStatus, STATUS_ANNOTATION, type InjectionStatus } from './status.js';
+import { formatStatus, mergeStatus, STATUS_ANNOTATION, type InjectionStatus } from './status.js';
 
 /** The only operations the webhook emits: it adds what is missing and, for the grace period, replaces. */
 export type PatchOperation =
@@ -51,7 +51,8 @@ export function toPatch(pod: Pod, plan: Plan, previous: InjectionStatus | undefi
     ops.push({ op: present ? 'replace' : 'add', path: `${root}/spec/terminationGracePeriodSeconds`, value: plan.grace.to });
   }
   if (ops.length > 0) {
-    const status = formatStatus(mergeStatus(previous ?? EMPTY_STATUS, addedStatus(plan)));
+    const added = addedStatus(plan);
+    const status = formatStatus(previous ? mergeStatus(previous, added) : added);
     if (pod.metadata == null) {
       ops.push({ op: 'add', path: `${root}/metadata`, value: { annotations: { [STATUS_ANNOTATION]: status } } });
     } else if (pod.metadata.annotations == null) {

@@ -3,7 +3,7 @@ import { probeKey, type ProbeKind } from './annotation-keys.js';
 import type { InjectionSettings } from './annotations.js';
 import { findNamedPort, tcpPorts, type Container } from './pod.js';
 import { quoteValue, type Problem } from './problem.js';
-import { TIMING_FIELDS, type HandlerType, type PortRef, type Scheme, type Timings } from './profile.js';
+import { type HandlerType, type PortRef, type Scheme, type Timings } from './profile.js';
 
 /** Where a port came from: the value, and the key to name if it does not fit the container. */
 export interface PortChoice {
@@ -95,7 +95,13 @@ export function draftProbe(kind: ProbeKind, settings: InjectionSettings): ProbeD
     }
   }
   if (problems.length > 0) return problems;
-  const timings = Object.fromEntries(TIMING_FIELDS.map((field) => [field, own[field] ?? preset[field]])) as unknown as Timings;
+  const timings: Timings = {
+    initialDelaySeconds: own.initialDelaySeconds ?? preset.initialDelaySeconds,
+    periodSeconds: own.periodSeconds ?? preset.periodSeconds,
+    timeoutSeconds: own.timeoutSeconds ?? preset.timeoutSeconds,
+    successThreshold: own.successThreshold ?? preset.successThreshold,
+    failureThreshold: own.failureThreshold ?? preset.failureThreshold,
+  };
   return { kind, handler, timings };
 }
 

@@ -16,13 +16,6 @@ export interface Timings {
   readonly successThreshold: number;
   readonly failureThreshold: number;
 }
-export const TIMING_FIELDS = [
-  'initialDelaySeconds',
-  'periodSeconds',
-  'timeoutSeconds',
-  'successThreshold',
-  'failureThreshold',
-] as const satisfies readonly (keyof Timings)[];
 
 /** Settings shared by all probes: the `type`, `port`, `path`, `scheme` annotations. */
 export interface HandlerSettings {

@@ -10,8 +10,6 @@ export interface InjectionStatus {
   readonly terminationGracePeriodSeconds?: number | undefined;
 }
 
-export const EMPTY_STATUS: InjectionStatus = { containers: new Map(), readinessGates: [] };
-
 /** Reads the status annotation. Anything unreadable counts as no status: it is never an error. */
 export function readStatus(value: string | undefined): InjectionStatus | undefined {
   if (value === undefined) return undefined;
