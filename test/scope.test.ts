@@ -93,3 +93,28 @@ describe('scope, dry-run and reinvocation', () => {
     expect(patch.filter((op: any) => op.op !== 'add')).toEqual([{ op: 'replace', path: '/spec/terminationGracePeriodSeconds', value: 48 }]);
   });
 });
+
+describe('reinvocation stays silent', () => {
+  let hook: TestWebhook;
+  beforeAll(async () => {
+    hook = await startTestWebhook();
+  });
+  afterAll(() => hook.close());
+
+  it('a default-container that names no container warns once, not again when only gates were added', async () => {
+    const pod = basePod({
+      'probe-injector.io/inject': 'true',
+      'probe-injector.io/readiness': 'false',
+      'probe-injector.io/liveness': 'false',
+      'probe-injector.io/startup': 'false',
+      'probe-injector.io/readiness-gates': 'nacos.io/registered',
+      'kubectl.kubernetes.io/default-container': 'gone',
+    });
+    const first = await admit(hook, pod);
+    expect(first.warnings).toEqual([expect.stringMatching(/default-container "gone" names no container/)]);
+    expect(JSON.parse(first.pod.metadata.annotations['probe-injector.io/status'])).toEqual({ containers: {}, readinessGates: ['nacos.io/registered'] });
+    const again = await admit(hook, first.pod);
+    expect(again.patch).toEqual([]);
+    expect(again.warnings).toEqual([]);
+  });
+});

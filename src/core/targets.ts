@@ -43,7 +43,8 @@ export function selectTargets(pod: Pod, requested: readonly string[] | undefined
     if (index !== undefined) return { indexes: [index], warnings: [] };
     return {
       indexes: [0],
-      warnings: [
+      // Said on the first invocation; a reinvocation (status present) stays silent.
+      warnings: status !== undefined ? [] : [
         `probe-injector: ${DEFAULT_CONTAINER_ANNOTATION} ${quoteValue(preferred)} names no container; injecting into ${quoteValue(containers[0]?.name ?? '')}`,
       ],
     };
