@@ -81,29 +81,13 @@ function explainObject(object: ObjectReport): string {
       if (own.length > 0) lines.push(`  container ${container.name}: kept ${own.join(', ')} (the spec already has ${own.length === 1 ? 'it' : 'them'})`);
       if (earlier.length > 0) lines.push(`  container ${container.name}: already injected ${earlier.join(', ')} (per ${STATUS_ANNOTATION})`);
     }
-    const { gates, grace } = summarize(mutation.patch);
-    if (gates.length > 0) lines.push(`  readinessGates: added ${gates.join(', ')}`);
-    if (grace !== undefined) {
+    if (mutation.readinessGates.length > 0) lines.push(`  readinessGates: added ${mutation.readinessGates.join(', ')}`);
+    if (mutation.grace) {
       const before = typeof object.gracePeriodBefore === 'number' ? `${object.gracePeriodBefore}` : `unset (${DEFAULT_GRACE_PERIOD_SECONDS} after kube-apiserver's defaulting)`;
-      lines.push(`  terminationGracePeriodSeconds: ${before} -> ${grace}`);
+      lines.push(`  terminationGracePeriodSeconds: ${before} -> ${mutation.grace.to}`);
     }
   }
   for (const warning of object.warnings) lines.push(`  warning: ${warning}`);
   return lines.map((line) => `${line}\n`).join('');
 }
 
-/** The readiness gates and the grace period a patch sets, read back from its operations. */
-function summarize(patch: readonly PatchOperation[]): { gates: string[]; grace?: unknown } {
-  const gates: string[] = [];
-  let grace: unknown;
-  for (const operation of patch) {
-    if (operation.path.endsWith('/spec/readinessGates')) {
-      gates.push(...(operation.value as { conditionType: string }[]).map((gate) => gate.conditionType));
-    } else if (operation.path.endsWith('/spec/readinessGates/-')) {
-      gates.push((operation.value as { conditionType: string }).conditionType);
-    } else if (operation.path.endsWith('/spec/terminationGracePeriodSeconds')) {
-      grace = operation.value;
-    }
-  }
-  return grace === undefined ? { gates } : { gates, grace };
-}
