@@ -163,3 +163,30 @@ describe('invalid annotations are denied with every problem named', () => {
     expect(patch.length).toBeGreaterThan(0);
   });
 });
+
+describe('hostile volume: many bad keys', () => {
+  let hook: TestWebhook;
+  beforeAll(async () => {
+    hook = await startTestWebhook();
+  });
+  afterAll(() => hook.close());
+
+  it('20 000 unknown keys: answered at once, every problem counted, the first 50 listed, suggestions for the first few', async () => {
+    const annotations: Record<string, string> = { [`${P}inject`]: 'true' };
+    for (let i = 0; i < 20_000; i++) annotations[`${P}bogus-key-${i}`] = 'x';
+    const started = Date.now();
+    const { response } = await admit(hook, basePod(annotations));
+    expect(Date.now() - started).toBeLessThan(3000);
+    const message: string = response.status.message;
+    expect(message).toMatch(/^probe-injector: 20000 problems with the pod's annotations: /);
+    expect(message).toMatch(/… and 19950 more$/);
+    expect(message.match(/did you mean/g)).toHaveLength(20);
+    expect(message.length).toBeLessThan(8000);
+  });
+
+  it('U+2028 and U+2029 in a value are escaped, like newlines', async () => {
+    const { response } = await admit(hook, basePod(on({ type: 'a\u2028b\u2029c' })));
+    expect(response.status.message).toContain(`${P}type="a\\u2028b\\u2029c"`);
+    expect(response.status.message).not.toMatch(/[\u2028\u2029]/);
+  });
+});

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import tls from 'node:tls';
 import { basePod, reviewOf, startTestWebhook, type TestWebhook } from './support/webhook.js';
 
 const JSON_TYPE = { 'Content-Type': 'application/json' };
@@ -124,5 +125,33 @@ describe('the HTTP edge: every malformed request gets its own 4xx with a JSON er
     expect(lines[0]?.fields).toMatchObject({ uid: review().request.uid, namespace: 'wh-demo', pod: 'app', outcome: 'patched', operations: 4, httpStatus: 200 });
     expect(typeof lines[0]?.fields.durationMs).toBe('number');
     expect(() => JSON.stringify(lines[0]?.fields)).not.toThrow();
+  });
+});
+
+describe('requests node:http cannot parse', () => {
+  let hook: TestWebhook;
+  beforeAll(async () => {
+    hook = await startTestWebhook();
+  });
+  afterAll(() => hook.close());
+
+  const raw = (payload: string) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = tls.connect({ host: '127.0.0.1', port: hook.webhook.port, servername: 'localhost', ca: hook.ca }, () => socket.write(payload));
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+
+  it.each([
+    ['garbage instead of a request line', 'NOT HTTP AT ALL\r\n\r\n', 400],
+    ['a bad chunked body', 'POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 400],
+    ['headers over the limit', `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+  ])('%s → a JSON %i', async (_name, payload, status) => {
+    const answer = await raw(payload);
+    expect(answer.startsWith(`HTTP/1.1 ${status} `)).toBe(true);
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ code: status });
+    expect((await hook.request('GET', '/healthz')).status).toBe(200);
   });
 });

@@ -62,6 +62,8 @@ export interface InjectionSettings {
   readonly givenKeys: ReadonlySet<string>;
 }
 
+const MAX_SUGGESTIONS = 20;
+
 export type SettingsResult = { readonly settings: InjectionSettings } | { readonly problems: readonly Problem[] };
 
 /** Reads whether the pod opts in. `undefined` means the annotation is absent. */
@@ -99,12 +101,15 @@ export function parseSettings(annotations: Readonly<Record<string, string>>, con
     readinessGates: [],
   };
   const givenKeys = new Set<string>();
+  let suggestions = 0;
 
   for (const [fullKey, value] of Object.entries(annotations)) {
     if (!fullKey.startsWith(PREFIX)) continue;
     const key = fullKey.slice(PREFIX.length);
     if (!isKnownKey(key)) {
-      problems.push({ key: fullKey, message: `unknown annotation; did you mean ${PREFIX}${nearestKnownKey(key)}?` });
+      // A suggestion costs a fuzzy search; a pod with thousands of bogus keys gets it for the first few.
+      const hint = suggestions++ < MAX_SUGGESTIONS ? `; did you mean ${PREFIX}${nearestKnownKey(key)}?` : '';
+      problems.push({ key: fullKey, message: `unknown annotation${hint}` });
       continue;
     }
     givenKeys.add(key);

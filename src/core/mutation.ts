@@ -4,7 +4,7 @@ import type { InjectionConfig } from './config.js';
 import { toPatch, type PatchOperation } from './patch.js';
 import { planAddsNothing, planInjection, type InjectedItem } from './plan.js';
 import type { Pod } from './pod.js';
-import { formatProblem, type Problem } from './problem.js';
+import { formatProblem, MAX_LISTED_PROBLEMS, type Problem } from './problem.js';
 import { readStatus, STATUS_ANNOTATION } from './status.js';
 import { selectTargets } from './targets.js';
 import { isInvalid } from './values.js';
@@ -83,7 +83,10 @@ function invalid(problems: readonly Problem[], config: InjectionConfig): Mutatio
     outcome: 'unchanged',
     reason: 'invalid annotations (errorPolicy: warn, nothing injected)',
     patch: [],
-    warnings: problems.map((problem) => `probe-injector: ${formatProblem(problem)}`),
+    warnings: [
+      ...problems.slice(0, MAX_LISTED_PROBLEMS).map((problem) => `probe-injector: ${formatProblem(problem)}`),
+      ...(problems.length > MAX_LISTED_PROBLEMS ? [`probe-injector: … and ${problems.length - MAX_LISTED_PROBLEMS} more problems`] : []),
+    ],
     problems,
     containers: [],
     readinessGates: [],

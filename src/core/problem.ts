@@ -12,10 +12,14 @@ export interface Problem {
 
 const VALUE_LIMIT = 60;
 
-/** JSON-escapes a value and cuts it to about 60 characters, so it can never break a line or a log. */
+/**
+ * JSON-escapes a value and cuts it to about 60 characters, so it can never break a line or a log
+ * (U+2028 and U+2029, which JSON leaves alone, are escaped too).
+ */
 export function quoteValue(value: string): string {
-  if (value.length <= VALUE_LIMIT) return JSON.stringify(value);
-  return `${JSON.stringify(value.slice(0, VALUE_LIMIT))}… (${value.length} characters)`;
+  const quoted = (text: string) => JSON.stringify(text).replace(/[\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+  if (value.length <= VALUE_LIMIT) return quoted(value);
+  return `${quoted(value.slice(0, VALUE_LIMIT))}… (${value.length} characters)`;
 }
 
 export function fullKey(key: string): string {
@@ -27,8 +31,16 @@ export function formatProblem(problem: Problem): string {
   return `${fullKey(problem.key)}${value}: ${problem.message}`;
 }
 
-/** The denial message: starts with `probe-injector:` and lists every problem on one line. */
+/** More than this many problems is not a set of typos but a broken generator: the rest are counted. */
+export const MAX_LISTED_PROBLEMS = 50;
+
+/**
+ * The denial message: starts with `probe-injector:` and lists every problem on one line — up to
+ * 50 of them, then how many more, so a pod with thousands of bad keys gets a bounded answer.
+ */
 export function formatDenial(problems: readonly Problem[]): string {
   const noun = problems.length === 1 ? 'problem' : 'problems';
-  return `probe-injector: ${problems.length} ${noun} with the pod's annotations: ${problems.map(formatProblem).join('; ')}`;
+  const listed = problems.slice(0, MAX_LISTED_PROBLEMS).map(formatProblem);
+  if (problems.length > MAX_LISTED_PROBLEMS) listed.push(`… and ${problems.length - MAX_LISTED_PROBLEMS} more`);
+  return `probe-injector: ${problems.length} ${noun} with the pod's annotations: ${listed.join('; ')}`;
 }

@@ -1,5 +1,5 @@
 import https from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { SecureContextOptions } from 'node:tls';
 import { send } from './admission-handler.js';
 
@@ -35,6 +35,14 @@ export function createServer(options: ServerOptions): https.Server {
       (handler) => handler(req, res),
       () => send(res, 500, { code: 500, error: 'internal error' }),
     );
+  });
+  // Requests node:http cannot even parse (bad framing, oversized headers, timeouts) get a JSON error
+  // too, like every other bad request.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || error.code === 'ECONNRESET') return void socket.destroy();
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const body = JSON.stringify({ code: status, error: status === 408 ? 'request timed out' : 'malformed HTTP request' });
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
