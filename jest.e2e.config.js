@@ -1,15 +1,11 @@
 // End-to-end suite against a real kube-apiserver: run it with `test/e2e/run.sh`, which provisions
 // and starts the cluster, passes its coordinates in the environment (KUBECONFIG, E2E_*), runs
 // jest with this config (--runInBand: one cluster, cases share it), and always stops it.
-// Same transform as jest.config.js (native ESM, ts-jest, .js specifiers mapped to .ts).
+import base from './jest.config.js';
+
 /** @type {import('jest').Config} */
 export default {
-  testEnvironment: 'node',
-  extensionsToTreatAsEsm: ['.ts'],
-  transform: {
-    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
-  },
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  ...base,
   testMatch: ['<rootDir>/test/e2e/**/*.e2e.ts'],
   // A case may wait for a webhook configuration to take effect or for the ReplicaSet controller.
   testTimeout: 90000,

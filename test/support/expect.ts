@@ -1,4 +1,4 @@
-import { clone, type Pod } from './webhook.js';
+import { clone, type Pod } from './pod.js';
 
 /** SPEC §3 timing table, written out here (not imported) so a change in the code shows as a failure. */
 export const TIMINGS = {

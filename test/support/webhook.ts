@@ -6,15 +6,12 @@ import type { Logger } from '../../src/logger.js';
 import { createCertificateAuthority, createServingCertificate, type KeyPair } from '../../src/tls/certificates.js';
 import { startWebhook, type Webhook } from '../../src/webhook.js';
 import { validatePod } from './kube-validation.js';
+import { clone, type Pod } from './pod.js';
 
 // The shape of a real request: an AdmissionReview exactly as kube-apiserver v1.20.2 sent it.
 const FIXTURE = JSON.parse(readFileSync(new URL('../../../shared/fixtures/admissionreview-v1-pod-create.json', import.meta.url), 'utf8'));
 
-export type Pod = Record<string, any>;
-
-export function clone<T>(value: T): T {
-  return structuredClone(value);
-}
+export { clone, type Pod } from './pod.js';
 
 /** The fixture's pod, as kube-apiserver defaulted it, with a named TCP port and the given annotations. */
 export function basePod(annotations: Record<string, string> = {}, changes: (pod: Pod) => void = () => {}): Pod {

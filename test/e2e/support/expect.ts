@@ -1,43 +1,14 @@
 /**
- * What SPEC promises, written out for the e2e cases. (test/support/expect.ts has the same helpers,
- * but it imports test/support/webhook.ts, which reads a fixture from outside the repository at
- * load time; the e2e suite must run from a fresh clone, so it keeps its own copy.)
+ * What SPEC promises, for the e2e cases: the unit tests' expectations (test/support/expect.ts,
+ * which loads no fixture), plus pods as a user writes them.
  */
 import type { Json } from './kube.js';
+import { FIELD, type Kind } from '../../support/expect.js';
+
+export { ALL_PROBES, FIELD, TIMINGS, exec, execHook, expected, grpc, http, tcp, type Kind } from '../../support/expect.js';
 
 export const P = 'probe-injector.io/';
 export const STATUS = `${P}status`;
-
-/** SPEC §3, the default profile's timings. */
-export const TIMINGS = {
-  startup: { initialDelaySeconds: 0, periodSeconds: 5, timeoutSeconds: 2, successThreshold: 1, failureThreshold: 60 },
-  readiness: { initialDelaySeconds: 0, periodSeconds: 5, timeoutSeconds: 2, successThreshold: 1, failureThreshold: 3 },
-  liveness: { initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 3, successThreshold: 1, failureThreshold: 3 },
-} as const;
-export type Kind = keyof typeof TIMINGS;
-export const FIELD = { startup: 'startupProbe', readiness: 'readinessProbe', liveness: 'livenessProbe' } as const;
-export const ALL_PROBES = ['startupProbe', 'readinessProbe', 'livenessProbe'];
-
-export const tcp = (kind: Kind, port: number | string = 8080, timings: object = {}) => ({ tcpSocket: { port }, ...TIMINGS[kind], ...timings });
-export const http = (kind: Kind, path = '/', port: number | string = 8080, scheme = 'HTTP', timings: object = {}) => ({
-  httpGet: { path, port, scheme },
-  ...TIMINGS[kind],
-  ...timings,
-});
-export const grpc = (kind: Kind, port = 8080, service?: string) => ({ grpc: { port, ...(service && { service }) }, ...TIMINGS[kind] });
-export const exec = (kind: Kind, command: string[]) => ({ exec: { command }, ...TIMINGS[kind] });
-
-/** The exec-mode preStop hook of SPEC §4 / README. */
-export function execHook(port = 8080, { path = '/api/nacos/deregister', method = 'GET', timeout = 3, sleep = 35 } = {}) {
-  const url = `'http://127.0.0.1:${port}${path}'`;
-  const curl = `curl -sS -m ${timeout}${method === 'GET' ? '' : ` -X ${method}`} -o /dev/null ${url}`;
-  const wget =
-    method === 'GET' ? `wget -q -T ${timeout} -O /dev/null ${url}`
-    : method === 'POST' ? `wget -q -T ${timeout} -O /dev/null --post-data '' ${url}`
-    : `echo 'probe-injector: ${method} needs curl in the image' >&2`;
-  const script = `if command -v curl >/dev/null 2>&1; then ${curl}; elif command -v wget >/dev/null 2>&1; then ${wget}; else echo 'probe-injector: neither curl nor wget found' >&2; fi; sleep ${sleep}`;
-  return { exec: { command: ['/bin/sh', '-c', script] } };
-}
 
 /** Opt-in annotations; keys without a `/` get the prefix. */
 export const on = (extra: Record<string, string> = {}): Record<string, string> => ({
@@ -64,10 +35,4 @@ export function setProbes(pod: Json, probes: Partial<Record<Kind, object>>, inde
 export function setStatus(pod: Json, status: object): void {
   pod.metadata.annotations ??= {};
   pod.metadata.annotations[STATUS] = JSON.stringify(status);
-}
-
-export function expected(pod: Json, change: (pod: Json) => void): Json {
-  const copy = structuredClone(pod);
-  change(copy);
-  return copy;
 }
