@@ -69,12 +69,7 @@ export function createMetrics(): Metrics {
     },
     inFlight() {
       inFlight.inc();
-      let done = false;
-      return () => {
-        if (done) return;
-        done = true;
-        inFlight.dec();
-      };
+      return () => inFlight.dec(); // called once, on the response's 'close'
     },
     configReload: (result) => configReloads.inc({ result }),
     certificateReload: (result) => certificateReloads.inc({ result }),

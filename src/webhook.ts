@@ -22,7 +22,6 @@ export interface WebhookOptions {
 export interface Webhook {
   readonly server: https.Server;
   readonly port: number;
-  readonly url: string;
   isReady(): boolean;
   /** Serves new TLS connections with another certificate; existing connections keep theirs. */
   setTls(tls: SecureContextOptions): void;
@@ -48,7 +47,7 @@ export async function startWebhook(options: WebhookOptions): Promise<Webhook> {
   const isReady = () => ready;
   const app = async () => {
     const { createApp } = await import('./http/app.js');
-    return createApp({ logger: options.logger, isReady, registry: metrics?.registry });
+    return createApp({ logger: options.logger, registry: metrics?.registry });
   };
   const server = createServer({ tls: options.tls, admission, health: createHealthHandler(isReady), app, draining: () => !ready });
   server.on('tlsClientError', () => {}); // a client that fails the handshake is its own problem
@@ -63,7 +62,6 @@ export async function startWebhook(options: WebhookOptions): Promise<Webhook> {
   return {
     server,
     port,
-    url: `https://localhost:${port}`,
     isReady: () => ready,
     setTls: (tls) => server.setSecureContext({ ...tls, minVersion: 'TLSv1.2' }),
     shutdown: async (delayMs = 0) => {

@@ -21,7 +21,6 @@ export const AdmissionReviewSchema = v.looseObject({
   request: AdmissionRequestSchema,
 });
 export type AdmissionRequest = v.InferInput<typeof AdmissionRequestSchema>;
-export type AdmissionReviewRequest = v.InferInput<typeof AdmissionReviewSchema>;
 
 export interface AdmissionResponse {
   readonly uid: string;

@@ -1,5 +1,5 @@
 import type { V1Probe } from '@kubernetes/client-node';
-import { probeKey, type ProbeKind } from './annotation-keys.js';
+import { PREFIX, probeKey, type ProbeKind } from './annotation-keys.js';
 import type { InjectionSettings } from './annotations.js';
 import { findNamedPort, tcpPorts, type Container } from './pod.js';
 import { quoteValue, type Problem } from './problem.js';
@@ -152,7 +152,7 @@ export function resolvePort(choice: PortChoice, container: Container, numeric: b
   if (!first) {
     return {
       key: 'port',
-      message: `container ${quoteValue(container.name)} declares no TCP containerPort to probe; set ${'probe-injector.io/port'} to a port number`,
+      message: `container ${quoteValue(container.name)} declares no TCP containerPort to probe; set ${PREFIX}port to a port number`,
     };
   }
   return first.containerPort;

@@ -4,16 +4,13 @@ import type { Logger } from '../logger.js';
 
 export interface AppOptions {
   readonly logger: Logger;
-  /** False while draining on SIGTERM: `/readyz` answers 503. */
-  readonly isReady: () => boolean;
   /** Served at `/metrics` in the Prometheus text format. */
   readonly registry?: Registry | undefined;
 }
 
 /**
  * The application around the admission path: metrics, and a JSON 404/405/error for everything
- * else. (`/healthz` and `/readyz` are also here, though the server answers them before reaching
- * express, so the app stands on its own.)
+ * else. (`POST /mutate`, `GET /healthz` and `GET /readyz` never reach it: see server.ts.)
  */
 export function createApp(options: AppOptions): Express {
   const app = express();
@@ -21,13 +18,6 @@ export function createApp(options: AppOptions): Express {
   app.set('env', 'production');
   app.set('case sensitive routing', true);
   app.set('strict routing', true);
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get('/readyz', (_req, res) => {
-    if (options.isReady()) res.json({ status: 'ok' });
-    else res.status(503).json({ status: 'shutting down' });
-  });
   const { registry } = options;
   if (registry) {
     app.get('/metrics', async (_req, res) => {
