@@ -411,6 +411,45 @@ const cases: Case[] = [
     warnings: [/already has a preStop hook; kept it and ignored probe-injector\.io\/nacos-deregister/],
   },
 
+  // --- the config file --------------------------------------------------------------------------
+  {
+    name: 'config nacos defaults shape the hook and the grace period',
+    pod: basePod(on({ 'nacos-deregister': 'true', readiness: 'false', liveness: 'false', startup: 'false' })),
+    config: { nacos: { path: '/off', method: 'POST', timeoutSeconds: 5, sleepSeconds: 20 } },
+    expect: (pod) => {
+      pod.spec.containers[0].lifecycle = { preStop: execHook(8080, { path: '/off', method: 'POST', timeout: 5, sleep: 20 }) };
+      pod.spec.terminationGracePeriodSeconds = 35;
+      setStatus(pod, { containers: { app: ['preStop'] }, terminationGracePeriodSeconds: 35 });
+    },
+  },
+  {
+    name: 'config nacos mode http is the default mode; annotations still win',
+    pod: basePod(on({ 'nacos-deregister': 'true', 'nacos-deregister-path': '/bye', readiness: 'false', liveness: 'false', startup: 'false' })),
+    config: { nacos: { mode: 'http' } },
+    expect: (pod) => {
+      pod.spec.containers[0].lifecycle = { preStop: { httpGet: { path: '/bye', port: 8080, scheme: 'HTTP' } } };
+      setStatus(pod, { containers: { app: ['preStop'] } });
+    },
+  },
+  {
+    name: "a config profile's port and path; changed default timings are inherited",
+    pod: basePod(on({ profile: 'team' }), (pod) => pod.spec.containers[0].ports.unshift({ name: 'admin', containerPort: 9000 })),
+    config: { profiles: { default: { readiness: { periodSeconds: 9 } }, team: { type: 'http', port: 'http', path: '/h' } } },
+    expect: (pod) => (
+      setProbes(pod, { startup: http('startup', '/h', 'http'), readiness: http('readiness', '/h', 'http', 'HTTP', { periodSeconds: 9 }), liveness: http('liveness', '/h', 'http') }),
+      setStatus(pod, all3)
+    ),
+  },
+  {
+    name: 'a config profile overrides a built-in one field by field',
+    pod: basePod(on({ profile: 'spring-boot' })),
+    config: { profiles: { 'spring-boot': { liveness: { path: '/live', failureThreshold: 5 }, startup: { enabled: false } } } },
+    expect: (pod) => (
+      setProbes(pod, { readiness: http('readiness', '/actuator/health/readiness'), liveness: http('liveness', '/live', 8080, 'HTTP', { failureThreshold: 5 }) }),
+      setStatus(pod, { containers: { app: ['readinessProbe', 'livenessProbe'] } })
+    ),
+  },
+
   // --- targets --------------------------------------------------------------------------------
   {
     name: 'containers: two named containers, each with its own port',
