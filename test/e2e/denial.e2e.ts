@@ -5,49 +5,29 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { on, podOf } from './support/expect.js';
 import {
-  closeClient,
-  createNamespace,
   createPod,
-  deleteWebhook,
   env,
   kube,
   ok,
   podsPath,
-  registerWebhook,
-  waitForInjection,
   waitUntil,
-  webhookConfiguration,
   type Json,
 } from './support/kube.js';
-import { makeTls, serveWebhook, type ServedWebhook } from './support/webhook-process.js';
+import { useRegisteredWebhook } from './support/suite.js';
 
-const NAMESPACE = 'e2e-denial';
-const LABELS = { 'probe-injector-e2e': 'denial' };
-const CONFIG_NAME = 'e2e-denial';
+// failurePolicy Ignore on purpose: a denial is an answer, not a failure, so it must refuse the pod
+// whatever the failure policy.
+const suite = useRegisteredWebhook('denial', { failurePolicy: 'Ignore' });
+
 const WEBHOOK = 'pods.probe-injector.io';
 
-let hook: ServedWebhook;
 
-beforeAll(async () => {
-  const tls = await makeTls(['127.0.0.1']);
-  hook = await serveWebhook({ name: 'denial', serving: tls.serving });
-  await createNamespace(NAMESPACE, LABELS);
-  // failurePolicy Ignore on purpose: a denial is an answer, not a failure, so it must refuse the pod
-  // whatever the failure policy.
-  await registerWebhook(
-    webhookConfiguration(CONFIG_NAME, { url: `https://127.0.0.1:${hook.port}/mutate`, caBundle: tls.caBundle, failurePolicy: 'Ignore', namespaceLabels: LABELS }),
-  );
-  await waitForInjection(NAMESPACE);
-});
 
-afterAll(async () => {
-  await deleteWebhook(CONFIG_NAME);
-  await hook?.stop();
-  await closeClient();
-});
+
+
 
 /** The apiserver's message for a denial by our webhook. */
 const denialPrefix = `admission webhook "${WEBHOOK}" denied the request: probe-injector: `;
@@ -55,7 +35,7 @@ const denialPrefix = `admission webhook "${WEBHOOK}" denied the request: probe-i
 describe('a pod with invalid annotations is refused and the user sees our message', () => {
   it('two problems: HTTP 400, the message names both keys, the values and a suggestion; nothing stored', async () => {
     const pod = podOf(on({ 'readiness-period-seconds': '0', 'readyness-path': '/ready' }), () => {}, 'bad');
-    const res = await createPod(NAMESPACE, pod);
+    const res = await createPod(suite.namespace, pod);
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ kind: 'Status', status: 'Failure', code: 400 });
     const message: string = res.body.message;
@@ -65,12 +45,12 @@ describe('a pod with invalid annotations is refused and the user sees our messag
     expect(message).toContain('probe-injector.io/readyness-path');
     expect(message).toContain('did you mean probe-injector.io/readiness-path?');
     expect(message).not.toMatch(/[\r\n]/);
-    expect((await kube('GET', podsPath(NAMESPACE, 'bad'))).status).toBe(404);
-    await hook.admission({ pod: 'bad', outcome: 'denied' });
+    expect((await kube('GET', podsPath(suite.namespace, 'bad'))).status).toBe(404);
+    await suite.hook.admission({ pod: 'bad', outcome: 'denied' });
   });
 
   it('a dry-run create is refused the same way', async () => {
-    const res = await createPod(NAMESPACE, podOf(on({ type: 'udp' })), { dryRun: true });
+    const res = await createPod(suite.namespace, podOf(on({ type: 'udp' })), { dryRun: true });
     expect(res.status).toBe(400);
     expect(res.body.message).toContain(`${denialPrefix}1 problem with the pod's annotations: probe-injector.io/type="udp"`);
   });
@@ -78,7 +58,7 @@ describe('a pod with invalid annotations is refused and the user sees our messag
   const kubectl = path.join(env.binDir, 'kubectl');
   (existsSync(kubectl) ? it : it.skip)(`kubectl create prints our message${existsSync(kubectl) ? '' : ' [skipped: no kubectl in the binaries]'}`, async () => {
     const pod = podOf(on({ 'nacos-deregister-sleep-seconds': '9999', 'nacos-deregister': 'true' }), () => {}, 'bad-kubectl');
-    const result = await run(kubectl, ['--kubeconfig', env.kubeconfig, '--request-timeout=20s', '-n', NAMESPACE, 'create', '-f', '-'], JSON.stringify(pod));
+    const result = await run(kubectl, ['--kubeconfig', env.kubeconfig, '--request-timeout=20s', '-n', suite.namespace, 'create', '-f', '-'], JSON.stringify(pod));
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain(`Error from server: error when creating "STDIN": ${denialPrefix}1 problem with the pod's annotations: probe-injector.io/nacos-deregister-sleep-seconds="9999"`);
@@ -90,11 +70,11 @@ describe('a pod with invalid annotations is refused and the user sees our messag
       const template = podOf(on({ 'liveness-success-threshold': '2' }), (pod) => (pod.metadata.labels = { app: 'broken' }));
       delete template.metadata.generateName;
       const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'broken' }, spec: { replicas: 1, selector: { matchLabels: { app: 'broken' } }, template } };
-      await ok(kube('POST', `/apis/apps/v1/namespaces/${NAMESPACE}/deployments`, deployment), 'create deployment');
+      await ok(kube('POST', `/apis/apps/v1/namespaces/${suite.namespace}/deployments`, deployment), 'create deployment');
       const condition: Json = await waitUntil(
         'the ReplicaSet to report ReplicaFailure',
         async () => {
-          const list = await ok(kube('GET', `/apis/apps/v1/namespaces/${NAMESPACE}/replicasets?labelSelector=app%3Dbroken`));
+          const list = await ok(kube('GET', `/apis/apps/v1/namespaces/${suite.namespace}/replicasets?labelSelector=app%3Dbroken`));
           return list.items[0]?.status?.conditions?.find((c: Json) => c.type === 'ReplicaFailure');
         },
         60_000,
@@ -102,7 +82,7 @@ describe('a pod with invalid annotations is refused and the user sees our messag
       );
       expect(condition.reason).toBe('FailedCreate');
       expect(condition.message).toContain(`${denialPrefix}1 problem with the pod's annotations: probe-injector.io/liveness-success-threshold="2"`);
-      const pods = await ok(kube('GET', `${podsPath(NAMESPACE)}?labelSelector=app%3Dbroken`));
+      const pods = await ok(kube('GET', `${podsPath(suite.namespace)}?labelSelector=app%3Dbroken`));
       expect(pods.items).toEqual([]);
     },
   );
@@ -143,7 +123,7 @@ const invalid: Invalid[] = [
 
 describe('invalid annotations, one by one: refused with HTTP 400 and every key named', () => {
   it.each(invalid.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
-    const res = await createPod(NAMESPACE, podOf(c.annotations, c.changes));
+    const res = await createPod(suite.namespace, podOf(c.annotations, c.changes));
     expect(res.status).toBe(400);
     const message: string = res.body.message ?? '';
     expect(message.startsWith(denialPrefix)).toBe(true);

@@ -3,50 +3,31 @@
  * unmutated; with `Fail` they are refused.
  */
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { validatePod } from '../support/kube-validation.js';
 import { STATUS, on, podOf } from './support/expect.js';
 import {
   WEBHOOK_CONFIGS,
-  closeClient,
   createAndGetPod,
-  createNamespace,
   createPod,
-  deleteWebhook,
   kube,
   ok,
   podsPath,
-  registerWebhook,
-  waitForInjection,
   waitUntil,
-  webhookConfiguration,
 } from './support/kube.js';
-import { makeTls, serveWebhook, type ServedWebhook } from './support/webhook-process.js';
+import { useRegisteredWebhook } from './support/suite.js';
 
-const NAMESPACE = 'e2e-failure-policy';
-const LABELS = { 'probe-injector-e2e': 'failure-policy' };
-const CONFIG_NAME = 'e2e-failure-policy';
+const suite = useRegisteredWebhook('failure-policy', { failurePolicy: 'Ignore', timeoutSeconds: 5 });
 
-let hook: ServedWebhook;
+// In effect and working before it is stopped: what follows is the webhook being down, not a
+// configuration that has not arrived yet.
+beforeAll(() => suite.hook.stop());
 
-beforeAll(async () => {
-  const tls = await makeTls(['127.0.0.1']);
-  hook = await serveWebhook({ name: 'failure-policy', serving: tls.serving });
-  await createNamespace(NAMESPACE, LABELS);
-  await registerWebhook(
-    webhookConfiguration(CONFIG_NAME, { url: `https://127.0.0.1:${hook.port}/mutate`, caBundle: tls.caBundle, failurePolicy: 'Ignore', namespaceLabels: LABELS, timeoutSeconds: 5 }),
-  );
-  // In effect and working before it is stopped: what follows is the webhook being down, not a
-  // configuration that has not arrived yet.
-  await waitForInjection(NAMESPACE);
-  await hook.stop();
-});
 
-afterAll(async () => {
-  await deleteWebhook(CONFIG_NAME);
-  await hook?.stop();
-  await closeClient();
-});
+
+
+
+
 
 const refused = (port: number) =>
   new Promise<boolean>((resolve) => {
@@ -57,9 +38,9 @@ const refused = (port: number) =>
 
 describe('the webhook stopped', () => {
   it('failurePolicy Ignore: an opted-in pod is admitted, unmutated', async () => {
-    expect(await refused(hook.port)).toBe(true);
+    expect(await refused(suite.hook.port)).toBe(true);
     const pod = podOf(on({ 'nacos-deregister': 'true' }), () => {}, 'while-down');
-    const { stored } = await createAndGetPod(NAMESPACE, pod);
+    const { stored } = await createAndGetPod(suite.namespace, pod);
     expect(stored.metadata.annotations).toEqual(pod.metadata.annotations);
     expect(stored.metadata.annotations[STATUS]).toBeUndefined();
     const app = stored.spec.containers[0];
@@ -70,19 +51,19 @@ describe('the webhook stopped', () => {
 
   it('failurePolicy Fail: the pod is refused, naming the webhook that could not be called', async () => {
     await ok(
-      kube('PATCH', `${WEBHOOK_CONFIGS}/${CONFIG_NAME}`, [{ op: 'replace', path: '/webhooks/0/failurePolicy', value: 'Fail' }], 'application/json-patch+json'),
+      kube('PATCH', `${WEBHOOK_CONFIGS}/${suite.configName}`, [{ op: 'replace', path: '/webhooks/0/failurePolicy', value: 'Fail' }], 'application/json-patch+json'),
       'patch failurePolicy',
     );
     // Poll until the changed configuration is in effect (~0.2-1 s).
-    await waitUntil('failurePolicy Fail to take effect', async () => (await createPod(NAMESPACE, podOf(on()), { dryRun: true })).status !== 201);
-    const res = await createPod(NAMESPACE, podOf(on(), () => {}, 'refused'));
+    await waitUntil('failurePolicy Fail to take effect', async () => (await createPod(suite.namespace, podOf(on()), { dryRun: true })).status !== 201);
+    const res = await createPod(suite.namespace, podOf(on(), () => {}, 'refused'));
     expect(res.status).toBe(500);
     // v1.20: `failed calling webhook "…": Post "https://127.0.0.1:PORT/mutate?timeout=5s": dial tcp
     // 127.0.0.1:PORT: connect: connection refused` (later versions add "failed to call webhook: ").
     expect(res.body.message).toMatch(/^Internal error occurred: failed calling webhook "pods\.probe-injector\.io": (failed to call webhook: )?Post "https:\/\/127\.0\.0\.1:\d+\/mutate\?timeout=5s": dial tcp 127\.0\.0\.1:\d+: connect: connection refused$/);
-    expect((await kube('GET', podsPath(NAMESPACE, 'refused'))).status).toBe(404);
+    expect((await kube('GET', podsPath(suite.namespace, 'refused'))).status).toBe(404);
     // A pod that does not opt in is refused too: the apiserver cannot know it would not be mutated
     // (that is what matchConditions are for, from 1.27).
-    expect((await createPod(NAMESPACE, podOf({}), { dryRun: true })).status).toBe(500);
+    expect((await createPod(suite.namespace, podOf({}), { dryRun: true })).status).toBe(500);
   });
 });

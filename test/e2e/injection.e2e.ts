@@ -2,32 +2,23 @@
  * Pods through a real kube-apiserver with the built webhook registered: what the API server STORED
  * is what SPEC promises, and every patch we send passes the apiserver's own validation.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { validatePod } from '../support/kube-validation.js';
 import { ALL_PROBES, P, STATUS, exec, execHook, expected, grpc, http, on, podOf, setProbes, setStatus, tcp } from './support/expect.js';
 import {
-  closeClient,
   createAndGetPod,
-  createNamespace,
   createPod,
-  deleteWebhook,
   env,
   injectedView,
   kube,
   ok,
   podsPath,
-  registerWebhook,
   since,
-  waitForInjection,
   waitUntil,
-  webhookConfiguration,
   type Json,
 } from './support/kube.js';
-import { makeTls, serveWebhook, type ServedWebhook } from './support/webhook-process.js';
+import { useRegisteredWebhook } from './support/suite.js';
 
-const NAMESPACE = 'e2e-injection';
-const LABELS = { 'probe-injector-e2e': 'injection' };
-const CONFIG_NAME = 'e2e-injection';
 /** A config file as a user would mount it: one custom profile on top of the built-in ones. */
 const CONFIG = `
 profiles:
@@ -41,24 +32,8 @@ profiles:
 const GRPC = since(24, 'gRPC probes', '1.23+');
 const PROBE_GRACE = since(25, 'probe-level terminationGracePeriodSeconds', '1.21+, on by default from 1.25');
 
-let hook: ServedWebhook;
-
-beforeAll(async () => {
-  const tls = await makeTls(['127.0.0.1']);
-  hook = await serveWebhook({ name: 'injection', serving: tls.serving, config: CONFIG });
-  await createNamespace(NAMESPACE, LABELS);
-  // failurePolicy Fail: a webhook error shows up as a refused pod, never as a silently unmutated one.
-  await registerWebhook(
-    webhookConfiguration(CONFIG_NAME, { url: `https://127.0.0.1:${hook.port}/mutate`, caBundle: tls.caBundle, failurePolicy: 'Fail', namespaceLabels: LABELS }),
-  );
-  await waitForInjection(NAMESPACE);
-});
-
-afterAll(async () => {
-  await deleteWebhook(CONFIG_NAME);
-  await hook?.stop();
-  await closeClient();
-});
+// failurePolicy Fail: a webhook error shows up as a refused pod, never as a silently unmutated one.
+const suite = useRegisteredWebhook('injection', { config: CONFIG, failurePolicy: 'Fail' });
 
 /** Stored pod checks shared by every case: the apiserver's result equals SPEC's, and passes our validation mirror. */
 function expectStored(stored: Json, want: Json): void {
@@ -100,18 +75,18 @@ describe('the pod of issue 2: spring-boot + nacos-deregister + readiness gate', 
 
   it('a Pod is stored with the three actuator probes, the exec preStop, the gate, grace 48 and the status; the user sees the grace warning', async () => {
     const pod = podOf(annotations, () => {}, 'orders');
-    const { stored, warnings } = await createAndGetPod(NAMESPACE, pod);
+    const { stored, warnings } = await createAndGetPod(suite.namespace, pod);
     expectIssue2(stored, pod);
     expect(warnings).toEqual([expect.stringMatching(/^probe-injector: raised terminationGracePeriodSeconds from 30 to 48 \(/)]);
-    await hook.admission({ namespace: NAMESPACE, pod: 'orders', outcome: 'patched' });
+    await suite.hook.admission({ namespace: suite.namespace, pod: 'orders', outcome: 'patched' });
   });
 
   it('a dry-run create (kubectl --dry-run=server) answers the same pod and stores nothing', async () => {
     const pod = podOf(annotations, () => {}, 'orders-dry-run');
-    const res = await createPod(NAMESPACE, pod, { dryRun: true });
+    const res = await createPod(suite.namespace, pod, { dryRun: true });
     expect(res.status).toBe(201);
     expectIssue2(res.body, pod);
-    expect((await kube('GET', podsPath(NAMESPACE, 'orders-dry-run'))).status).toBe(404);
+    expect((await kube('GET', podsPath(suite.namespace, 'orders-dry-run'))).status).toBe(404);
   });
 
   (env.controllerManager ? it : it.skip)(
@@ -127,11 +102,11 @@ describe('the pod of issue 2: spring-boot + nacos-deregister + readiness gate', 
         metadata: { name: 'orders' },
         spec: { replicas: 2, selector: { matchLabels: { app: 'orders' } }, template },
       };
-      await ok(kube('POST', `/apis/apps/v1/namespaces/${NAMESPACE}/deployments`, deployment), 'create deployment');
+      await ok(kube('POST', `/apis/apps/v1/namespaces/${suite.namespace}/deployments`, deployment), 'create deployment');
       const pods: Json[] = await waitUntil(
         'the ReplicaSet controller to create 2 pods',
         async () => {
-          const list = await ok(kube('GET', `${podsPath(NAMESPACE)}?labelSelector=app%3Dorders`));
+          const list = await ok(kube('GET', `${podsPath(suite.namespace)}?labelSelector=app%3Dorders`));
           return list.items.length >= 2 ? list.items : undefined;
         },
         60_000,
@@ -145,7 +120,7 @@ describe('the pod of issue 2: spring-boot + nacos-deregister + readiness gate', 
       }
       // The webhook saw templated pods: no name yet, only generateName.
       const seen = await waitUntil('2 admission log lines', async () => {
-        const lines = hook.admissions().filter((line) => /^orders-[a-z0-9]+-\*$/.test(line.pod ?? ''));
+        const lines = suite.hook.admissions().filter((line) => /^orders-[a-z0-9]+-\*$/.test(line.pod ?? ''));
         return lines.length >= 2 ? lines : undefined;
       }, 5_000);
       expect(seen.every((line) => line.outcome === 'patched')).toBe(true);
@@ -660,7 +635,7 @@ const cases: Case[] = [
 describe('a wide matrix of valid annotations: every patch is admitted by kube-apiserver and stored as SPEC says', () => {
   const runnable = cases.filter((c) => c.requires?.supported !== false);
   it.each(runnable.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
-    const { stored, warnings } = await createAndGetPod(NAMESPACE, c.pod);
+    const { stored, warnings } = await createAndGetPod(suite.namespace, c.pod);
     expectStored(stored, expected(c.pod, c.expect ?? (() => {})));
     if (c.warnings) {
       if (c.warnings.length === 0) expect(warnings).toEqual([]);
