@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { validatePod } from '../support/kube-validation.js';
-import { ALL_PROBES, P, STATUS, exec, execHook, expected, grpc, http, on, podOf, setProbes, setStatus, tcp } from './support/expect.js';
+import { ALL_PROBES, STATUS, exec, execHook, expected, http, on, podOf, setProbes, setStatus, tcp } from './support/expect.js';
 import {
   createAndGetPod,
   createPod,
@@ -17,6 +17,7 @@ import {
   waitUntil,
   type Json,
 } from './support/kube.js';
+import { INJECTION_CASES } from '../support/injection-cases.js';
 import { useRegisteredWebhook } from './support/suite.js';
 
 /** A config file as a user would mount it: one custom profile on top of the built-in ones. */
@@ -141,40 +142,14 @@ interface Case {
 }
 
 const all3 = { containers: { app: ALL_PROBES } };
-const tcp3 = (pod: Json, port: number | string = 8080, index = 0) =>
-  setProbes(pod, { startup: tcp('startup', port), readiness: tcp('readiness', port), liveness: tcp('liveness', port) }, index);
 const off3 = { readiness: 'false', liveness: 'false', startup: 'false' };
 const withHook = (pod: Json, hook: object, index = 0) => {
   pod.spec.containers[index].lifecycle = { ...pod.spec.containers[index].lifecycle, preStop: hook };
 };
 
-const cases: Case[] = [
+/** The cases only this suite has: what needs the --config file, and combinations worth a real apiserver. */
+const ownCases: Case[] = [
   // --- profiles -------------------------------------------------------------------------------
-  { name: 'profile default (implicit): tcpSocket on the first TCP port, SPEC timings', pod: podOf(on()), expect: (pod) => (tcp3(pod), setStatus(pod, all3)), warnings: [] },
-  { name: 'profile default (explicit)', pod: podOf(on({ profile: 'default' })), expect: (pod) => (tcp3(pod), setStatus(pod, all3)) },
-  {
-    name: 'profile http: httpGet / on the port',
-    pod: podOf(on({ profile: 'http' })),
-    expect: (pod) => (setProbes(pod, { startup: http('startup'), readiness: http('readiness'), liveness: http('liveness') }), setStatus(pod, all3)),
-  },
-  {
-    name: 'profile spring-boot: actuator readiness and liveness groups',
-    pod: podOf(on({ profile: 'spring-boot' })),
-    expect: (pod) => (
-      setProbes(pod, {
-        startup: http('startup', '/actuator/health/liveness'),
-        readiness: http('readiness', '/actuator/health/readiness'),
-        liveness: http('liveness', '/actuator/health/liveness'),
-      }),
-      setStatus(pod, all3)
-    ),
-  },
-  {
-    name: 'profile grpc: gRPC health checking on the numeric port',
-    pod: podOf(on({ profile: 'grpc' })),
-    expect: (pod) => (setProbes(pod, { startup: grpc('startup'), readiness: grpc('readiness'), liveness: grpc('liveness') }), setStatus(pod, all3)),
-    requires: GRPC,
-  },
   {
     name: 'profile from the --config file (quarkus): per-probe paths',
     pod: podOf(on({ profile: 'quarkus' })),
@@ -185,53 +160,6 @@ const cases: Case[] = [
   },
 
   // --- types, ports, paths, schemes -----------------------------------------------------------
-  { name: 'type tcp', pod: podOf(on({ type: 'tcp' })), expect: (pod) => (tcp3(pod), setStatus(pod, all3)) },
-  {
-    name: 'type http uses path "/"',
-    pod: podOf(on({ type: 'http' })),
-    expect: (pod) => (setProbes(pod, { startup: http('startup'), readiness: http('readiness'), liveness: http('liveness') }), setStatus(pod, all3)),
-  },
-  {
-    name: 'type exec with a command per probe',
-    pod: podOf(on({ type: 'exec', 'startup-command': '["true"]', 'readiness-command': '["cat","/tmp/ready"]', 'liveness-command': '["/bin/ok"]' })),
-    expect: (pod) => (
-      setProbes(pod, { startup: exec('startup', ['true']), readiness: exec('readiness', ['cat', '/tmp/ready']), liveness: exec('liveness', ['/bin/ok']) }),
-      setStatus(pod, all3)
-    ),
-  },
-  {
-    name: 'type grpc with a port name: resolved to the container port number',
-    pod: podOf(on({ type: 'grpc', port: 'http' })),
-    expect: (pod) => (setProbes(pod, { startup: grpc('startup'), readiness: grpc('readiness'), liveness: grpc('liveness') }), setStatus(pod, all3)),
-    requires: GRPC,
-  },
-  {
-    name: 'grpc-service per probe',
-    pod: podOf(on({ type: 'grpc', 'readiness-grpc-service': 'ready', 'liveness-grpc-service': 'live' })),
-    expect: (pod) => (
-      setProbes(pod, { startup: grpc('startup'), readiness: grpc('readiness', 8080, 'ready'), liveness: grpc('liveness', 8080, 'live') }),
-      setStatus(pod, all3)
-    ),
-    requires: GRPC,
-  },
-  {
-    name: 'path without a type means http (with a query)',
-    pod: podOf(on({ path: '/health?full=1' })),
-    expect: (pod) => (
-      setProbes(pod, { startup: http('startup', '/health?full=1'), readiness: http('readiness', '/health?full=1'), liveness: http('liveness', '/health?full=1') }),
-      setStatus(pod, all3)
-    ),
-  },
-  {
-    name: 'a command without a type means exec',
-    pod: podOf(on({ 'liveness-command': '["sh","-c","test -f /tmp/alive"]' })),
-    expect: (pod) => (
-      setProbes(pod, { startup: tcp('startup'), readiness: tcp('readiness'), liveness: exec('liveness', ['sh', '-c', 'test -f /tmp/alive']) }),
-      setStatus(pod, all3)
-    ),
-  },
-  { name: 'port as a number', pod: podOf(on({ port: '9090' })), expect: (pod) => (tcp3(pod, 9090), setStatus(pod, all3)) },
-  { name: 'port as a declared name stays a name for tcpSocket', pod: podOf(on({ port: 'http' })), expect: (pod) => (tcp3(pod, 'http'), setStatus(pod, all3)) },
   {
     name: 'named port for httpGet (http profile, port name)',
     pod: podOf(on({ profile: 'http', port: 'http' })),
@@ -240,90 +168,8 @@ const cases: Case[] = [
       setStatus(pod, all3)
     ),
   },
-  {
-    name: 'a container with no ports and a numeric port annotation',
-    pod: podOf(on({ port: '7000' }), (pod) => delete pod.spec.containers[0].ports),
-    expect: (pod) => (tcp3(pod, 7000), setStatus(pod, all3)),
-  },
-  {
-    name: 'first TCP containerPort: a UDP port is skipped',
-    pod: podOf(on(), (pod) => (pod.spec.containers[0].ports = [{ containerPort: 53, protocol: 'UDP' }, { containerPort: 9000, protocol: 'TCP' }])),
-    expect: (pod) => (tcp3(pod, 9000), setStatus(pod, all3)),
-  },
-  {
-    name: 'scheme HTTPS',
-    pod: podOf(on({ type: 'http', scheme: 'HTTPS', port: '8443' })),
-    expect: (pod) => (
-      setProbes(pod, { startup: http('startup', '/', 8443, 'HTTPS'), readiness: http('readiness', '/', 8443, 'HTTPS'), liveness: http('liveness', '/', 8443, 'HTTPS') }),
-      setStatus(pod, all3)
-    ),
-  },
 
   // --- per-probe keys -------------------------------------------------------------------------
-  {
-    name: 'readiness "false" and liveness "false": only the startup probe',
-    pod: podOf(on({ readiness: 'false', liveness: 'false', startup: 'true' })),
-    expect: (pod) => (setProbes(pod, { startup: tcp('startup') }), setStatus(pod, { containers: { app: ['startupProbe'] } })),
-  },
-  {
-    name: 'every readiness key at once (successThreshold 2 is allowed on readiness)',
-    pod: podOf(
-      on({
-        'readiness-type': 'http',
-        'readiness-port': '9090',
-        'readiness-path': '/ready',
-        'readiness-scheme': 'HTTPS',
-        'readiness-initial-delay-seconds': '5',
-        'readiness-period-seconds': '7',
-        'readiness-timeout-seconds': '4',
-        'readiness-success-threshold': '2',
-        'readiness-failure-threshold': '6',
-      }),
-    ),
-    expect: (pod) => (
-      setProbes(pod, {
-        startup: tcp('startup'),
-        readiness: { httpGet: { path: '/ready', port: 9090, scheme: 'HTTPS' }, initialDelaySeconds: 5, periodSeconds: 7, timeoutSeconds: 4, successThreshold: 2, failureThreshold: 6 },
-        liveness: tcp('liveness'),
-      }),
-      setStatus(pod, all3)
-    ),
-  },
-  {
-    name: 'liveness and startup timings, up to int32 max',
-    pod: podOf(
-      on({
-        'liveness-initial-delay-seconds': '0',
-        'liveness-period-seconds': '2147483647',
-        'liveness-timeout-seconds': '9',
-        'liveness-success-threshold': '1',
-        'liveness-failure-threshold': '1',
-        'startup-period-seconds': '1',
-        'startup-failure-threshold': '120',
-        'startup-success-threshold': '1',
-        'startup-timeout-seconds': '1',
-        'startup-initial-delay-seconds': '3',
-      }),
-    ),
-    expect: (pod) => (
-      setProbes(pod, {
-        startup: tcp('startup', 8080, { periodSeconds: 1, failureThreshold: 120, timeoutSeconds: 1, initialDelaySeconds: 3 }),
-        readiness: tcp('readiness'),
-        liveness: tcp('liveness', 8080, { periodSeconds: 2147483647, timeoutSeconds: 9, failureThreshold: 1 }),
-      }),
-      setStatus(pod, all3)
-    ),
-  },
-  {
-    name: 'a per-probe key beats the shared one; a shared path does not bind a probe typed tcp',
-    pod: podOf(on({ path: '/h', 'liveness-type': 'tcp', 'startup-path': '/started' })),
-    expect: (pod) => (setProbes(pod, { startup: http('startup', '/started'), readiness: http('readiness', '/h'), liveness: tcp('liveness') }), setStatus(pod, all3)),
-  },
-  {
-    name: 'a per-probe path beats a shared type',
-    pod: podOf(on({ type: 'tcp', 'readiness-path': '/ready' })),
-    expect: (pod) => (setProbes(pod, { startup: tcp('startup'), readiness: http('readiness', '/ready'), liveness: tcp('liveness') }), setStatus(pod, all3)),
-  },
   {
     name: 'per-probe port (named) and scheme on the spring-boot profile',
     pod: podOf(on({ profile: 'spring-boot', port: '8081', 'liveness-port': 'http', 'startup-scheme': 'HTTPS' })),
@@ -380,95 +226,7 @@ const cases: Case[] = [
     requires: GRPC,
   },
 
-  // --- never override -------------------------------------------------------------------------
-  {
-    name: 'an existing probe is kept silently when nothing asked for it',
-    pod: podOf(on(), (pod) => (pod.spec.containers[0].readinessProbe = { exec: { command: ['ready'] }, periodSeconds: 10 })),
-    expect: (pod) => (setProbes(pod, { startup: tcp('startup'), liveness: tcp('liveness') }), setStatus(pod, { containers: { app: ['startupProbe', 'livenessProbe'] } })),
-    warnings: [],
-  },
-  {
-    name: 'an existing probe that a {probe}-* key asked for is kept, and the user is warned',
-    pod: podOf(on({ 'readiness-path': '/ready' }), (pod) => (pod.spec.containers[0].readinessProbe = { tcpSocket: { port: 8080 } })),
-    expect: (pod) => (setProbes(pod, { startup: tcp('startup'), liveness: tcp('liveness') }), setStatus(pod, { containers: { app: ['startupProbe', 'livenessProbe'] } })),
-    warnings: [/container "app" already has a readinessProbe; kept it and ignored probe-injector\.io\/readiness-path/],
-  },
-  {
-    name: 'a container with all three probes: nothing added, no status annotation',
-    pod: podOf(on(), (pod) => setProbes(pod, { startup: tcp('startup'), readiness: http('readiness'), liveness: exec('liveness', ['ok']) })),
-  },
-
-  // --- readiness gates ------------------------------------------------------------------------
-  {
-    name: 'readiness-gates creates spec.readinessGates (trimmed, each once)',
-    pod: podOf(on({ 'readiness-gates': 'nacos.io/registered, example.com/warm ,nacos.io/registered' })),
-    expect: (pod) => {
-      tcp3(pod);
-      pod.spec.readinessGates = [{ conditionType: 'nacos.io/registered' }, { conditionType: 'example.com/warm' }];
-      setStatus(pod, { ...all3, readinessGates: ['nacos.io/registered', 'example.com/warm'] });
-    },
-  },
-  {
-    name: 'readiness-gates appended to existing gates, as a set',
-    pod: podOf(on({ 'readiness-gates': 'a.io/one,b', ...off3 }), (pod) => (pod.spec.readinessGates = [{ conditionType: 'a.io/one' }])),
-    expect: (pod) => {
-      pod.spec.readinessGates.push({ conditionType: 'b' });
-      setStatus(pod, { containers: {}, readinessGates: ['b'] });
-    },
-  },
-  {
-    name: 'readiness-gates with an existing readiness probe: gate added, no warning',
-    pod: podOf(on({ 'readiness-gates': 'nacos.io/registered', readiness: 'true' }), (pod) => (pod.spec.containers[0].readinessProbe = { tcpSocket: { port: 8080 } })),
-    expect: (pod) => {
-      setProbes(pod, { startup: tcp('startup'), liveness: tcp('liveness') });
-      pod.spec.readinessGates = [{ conditionType: 'nacos.io/registered' }];
-      setStatus(pod, { containers: { app: ['startupProbe', 'livenessProbe'] }, readinessGates: ['nacos.io/registered'] });
-    },
-    warnings: [],
-  },
-
   // --- preStop and the grace period -----------------------------------------------------------
-  {
-    name: 'nacos-deregister (exec mode, GET): hook on the readiness port, grace raised 30 → 48',
-    pod: podOf(on({ 'nacos-deregister': 'true' })),
-    expect: (pod) => {
-      tcp3(pod);
-      withHook(pod, execHook(8080));
-      pod.spec.terminationGracePeriodSeconds = 48;
-      setStatus(pod, { containers: { app: [...ALL_PROBES, 'preStop'] }, terminationGracePeriodSeconds: 48 });
-    },
-    warnings: [/raised terminationGracePeriodSeconds from 30 to 48/],
-  },
-  {
-    name: 'nacos-deregister exec mode with every key: POST, path with a query, timeout 60, sleep 600 → grace 670',
-    pod: podOf(
-      on({
-        ...off3,
-        'nacos-deregister': 'true',
-        'nacos-deregister-mode': 'exec',
-        'nacos-deregister-port': '9000',
-        'nacos-deregister-path': '/nacos/off?service=a-b_c.d~e%20&x=1',
-        'nacos-deregister-method': 'POST',
-        'nacos-deregister-timeout-seconds': '60',
-        'nacos-deregister-sleep-seconds': '600',
-      }),
-    ),
-    expect: (pod) => {
-      withHook(pod, execHook(9000, { path: '/nacos/off?service=a-b_c.d~e%20&x=1', method: 'POST', timeout: 60, sleep: 600 }));
-      pod.spec.terminationGracePeriodSeconds = 670;
-      setStatus(pod, { containers: { app: ['preStop'] }, terminationGracePeriodSeconds: 670 });
-    },
-    warnings: [/from 30 to 670/],
-  },
-  {
-    name: 'nacos-deregister-method PUT, sleep 0: grace 30 is enough',
-    pod: podOf(on({ ...off3, 'nacos-deregister': 'true', 'nacos-deregister-method': 'PUT', 'nacos-deregister-sleep-seconds': '0' })),
-    expect: (pod) => {
-      withHook(pod, execHook(8080, { method: 'PUT', sleep: 0 }));
-      setStatus(pod, { containers: { app: ['preStop'] } });
-    },
-    warnings: [],
-  },
   {
     name: 'nacos-deregister-method DELETE with the port by name (resolved to the number)',
     pod: podOf(on({ ...off3, 'nacos-deregister': 'true', 'nacos-deregister-port': 'http', 'nacos-deregister-method': 'DELETE' })),
@@ -477,48 +235,6 @@ const cases: Case[] = [
       pod.spec.terminationGracePeriodSeconds = 48;
       setStatus(pod, { containers: { app: ['preStop'] }, terminationGracePeriodSeconds: 48 });
     },
-  },
-  {
-    name: 'deregister port defaults to the readiness probe port (HTTP, by name → number)',
-    pod: podOf(on({ 'nacos-deregister': 'true', 'readiness-port': 'mgmt', 'readiness-path': '/r' }), (pod) => pod.spec.containers[0].ports.push({ name: 'mgmt', containerPort: 8081, protocol: 'TCP' })),
-    expect: (pod) => {
-      setProbes(pod, { startup: tcp('startup'), readiness: http('readiness', '/r', 'mgmt'), liveness: tcp('liveness') });
-      withHook(pod, execHook(8081));
-      pod.spec.terminationGracePeriodSeconds = 48;
-      setStatus(pod, { containers: { app: [...ALL_PROBES, 'preStop'] }, terminationGracePeriodSeconds: 48 });
-    },
-  },
-  {
-    name: 'deregister port skips an existing HTTPS readiness probe: first TCP port',
-    pod: podOf(on({ ...off3, 'nacos-deregister': 'true' }), (pod) => (pod.spec.containers[0].readinessProbe = { httpGet: { path: '/', port: 8443, scheme: 'HTTPS' } })),
-    expect: (pod) => {
-      withHook(pod, execHook(8080));
-      pod.spec.terminationGracePeriodSeconds = 48;
-      setStatus(pod, { containers: { app: ['preStop'] }, terminationGracePeriodSeconds: 48 });
-    },
-  },
-  {
-    name: 'deregister port from an existing gRPC readiness probe on a container with no ports',
-    pod: podOf(on({ ...off3, 'nacos-deregister': 'true' }), (pod) => {
-      delete pod.spec.containers[0].ports;
-      pod.spec.containers[0].readinessProbe = { grpc: { port: 9555 } };
-    }),
-    expect: (pod) => {
-      withHook(pod, execHook(9555));
-      pod.spec.terminationGracePeriodSeconds = 48;
-      setStatus(pod, { containers: { app: ['preStop'] }, terminationGracePeriodSeconds: 48 });
-    },
-    requires: GRPC,
-  },
-  {
-    name: 'nacos-deregister http mode: an httpGet hook; grace needs only timeout + shutdown, so 30 stays',
-    pod: podOf(on({ 'nacos-deregister': 'true', 'nacos-deregister-mode': 'http', 'nacos-deregister-method': 'GET', 'nacos-deregister-path': '/off' })),
-    expect: (pod) => {
-      tcp3(pod);
-      withHook(pod, { httpGet: { path: '/off', port: 8080, scheme: 'HTTP' } });
-      setStatus(pod, { containers: { app: [...ALL_PROBES, 'preStop'] } });
-    },
-    warnings: [],
   },
   {
     name: 'nacos-deregister http mode with a named port and a long timeout: grace raised',
@@ -530,47 +246,8 @@ const cases: Case[] = [
     },
     warnings: [/from 30 to 70/],
   },
-  {
-    name: 'a grace period already long enough is left alone',
-    pod: podOf(on({ ...off3, 'nacos-deregister': 'true' }), (pod) => (pod.spec.terminationGracePeriodSeconds = 120)),
-    expect: (pod) => {
-      withHook(pod, execHook(8080));
-      setStatus(pod, { containers: { app: ['preStop'] } });
-    },
-    warnings: [],
-  },
-  {
-    name: 'an existing postStart: preStop added next to it',
-    pod: podOf(on({ ...off3, 'nacos-deregister': 'true' }), (pod) => (pod.spec.containers[0].lifecycle = { postStart: { exec: { command: ['warm'] } } })),
-    expect: (pod) => {
-      withHook(pod, execHook(8080));
-      pod.spec.terminationGracePeriodSeconds = 48;
-      setStatus(pod, { containers: { app: ['preStop'] }, terminationGracePeriodSeconds: 48 });
-    },
-  },
-  {
-    name: 'an existing preStop is kept, with a warning, and the grace period is not raised',
-    pod: podOf(on({ 'nacos-deregister': 'true' }), (pod) => (pod.spec.containers[0].lifecycle = { preStop: { exec: { command: ['sleep', '5'] } } })),
-    expect: (pod) => (tcp3(pod), setStatus(pod, all3)),
-    warnings: [/already has a preStop hook; kept it and ignored probe-injector\.io\/nacos-deregister/],
-  },
 
   // --- targets --------------------------------------------------------------------------------
-  {
-    name: 'containers: two named containers, each with its own port; the init container is never a target',
-    pod: podOf(on({ containers: 'app, side', 'nacos-deregister': 'true' }), (pod) => {
-      pod.spec.containers.push({ name: 'side', image: 'registry.example/side:1', ports: [{ containerPort: 9100, protocol: 'TCP' }] });
-      pod.spec.initContainers = [{ name: 'init', image: 'registry.example/init:1', ports: [{ containerPort: 9200, protocol: 'TCP' }] }];
-    }),
-    expect: (pod) => {
-      tcp3(pod);
-      tcp3(pod, 9100, 1);
-      withHook(pod, execHook(8080));
-      withHook(pod, execHook(9100), 1);
-      pod.spec.terminationGracePeriodSeconds = 48;
-      setStatus(pod, { containers: { app: [...ALL_PROBES, 'preStop'], side: [...ALL_PROBES, 'preStop'] }, terminationGracePeriodSeconds: 48 });
-    },
-  },
   {
     name: 'containers: only the second of two',
     pod: podOf(on({ containers: 'side', profile: 'http' }), (pod) => pod.spec.containers.push({ name: 'side', image: 'registry.example/side:1', ports: [{ name: 'web', containerPort: 3000, protocol: 'TCP' }] })),
@@ -578,20 +255,6 @@ const cases: Case[] = [
       setProbes(pod, { startup: http('startup', '/', 3000), readiness: http('readiness', '/', 3000), liveness: http('liveness', '/', 3000) }, 1);
       setStatus(pod, { containers: { side: ALL_PROBES } });
     },
-  },
-  {
-    name: 'kubectl.kubernetes.io/default-container picks the target',
-    pod: podOf(on({ 'kubectl.kubernetes.io/default-container': 'web' }), (pod) => {
-      pod.spec.containers.unshift({ name: 'istio-proxy', image: 'registry.example/proxy:1', ports: [{ containerPort: 15090, protocol: 'TCP' }] });
-      pod.spec.containers.push({ name: 'web', image: 'registry.example/web:1', ports: [{ containerPort: 3000, protocol: 'TCP' }] });
-    }),
-    expect: (pod) => (tcp3(pod, 3000, 2), setStatus(pod, { containers: { web: ALL_PROBES } })),
-  },
-  {
-    name: 'default-container naming no container: the first container, with a warning',
-    pod: podOf(on({ 'kubectl.kubernetes.io/default-container': 'gone' })),
-    expect: (pod) => (tcp3(pod), setStatus(pod, all3)),
-    warnings: [/default-container "gone" names no container; injecting into "app"/],
   },
   {
     name: 'everything at once on two containers: spring-boot, gates, http-mode hook, overrides, an existing probe',
@@ -627,10 +290,17 @@ const cases: Case[] = [
       });
     },
   },
-  // --- not opted in ---------------------------------------------------------------------------
-  { name: 'no annotations: stored untouched', pod: podOf({}), warnings: [] },
-  { name: 'inject "false": stored untouched (other keys not even validated)', pod: podOf({ [`${P}inject`]: 'false', [`${P}readiness-path`]: 'not-a-path' }), warnings: [] },
 ];
+
+/** test/injection.test.ts's table (its cases that need no config of their own), from user-written pods. */
+const sharedCases: Case[] = INJECTION_CASES.filter((c) => c.config === undefined).map((c) => ({
+  name: c.name,
+  pod: c.pod((annotations = {}, change = () => {}) => podOf(annotations, change)),
+  expect: c.expect,
+  warnings: c.warnings,
+  requires: c.needs === 'grpc-probes' ? GRPC : undefined,
+}));
+const cases = [...sharedCases, ...ownCases];
 
 describe('a wide matrix of valid annotations: every patch is admitted by kube-apiserver and stored as SPEC says', () => {
   const runnable = cases.filter((c) => c.requires?.supported !== false);

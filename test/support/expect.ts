@@ -1,5 +1,15 @@
 import { clone, type Pod } from './pod.js';
 
+export type { Pod } from './pod.js';
+
+export const P = 'probe-injector.io/';
+
+/** Opt-in annotations; keys without a `/` get the prefix. */
+export const on = (extra: Record<string, string> = {}): Record<string, string> => ({
+  [`${P}inject`]: 'true',
+  ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k.includes('/') ? k : P + k, v])),
+});
+
 /** SPEC §3 timing table, written out here (not imported) so a change in the code shows as a failure. */
 export const TIMINGS = {
   startup: { initialDelaySeconds: 0, periodSeconds: 5, timeoutSeconds: 2, successThreshold: 1, failureThreshold: 60 },
