@@ -3,18 +3,11 @@
  * which loads no fixture), plus pods as a user writes them.
  */
 import type { Json } from './kube.js';
-import { FIELD, type Kind } from '../../support/expect.js';
 
-export { ALL_PROBES, FIELD, TIMINGS, exec, execHook, expected, grpc, http, tcp, type Kind } from '../../support/expect.js';
+export { ALL_PROBES, FIELD, P, TIMINGS, exec, execHook, expected, grpc, http, on, setProbes, setStatus, tcp, type Kind } from '../../support/expect.js';
+import { P } from '../../support/expect.js';
 
-export const P = 'probe-injector.io/';
 export const STATUS = `${P}status`;
-
-/** Opt-in annotations; keys without a `/` get the prefix. */
-export const on = (extra: Record<string, string> = {}): Record<string, string> => ({
-  [`${P}inject`]: 'true',
-  ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k.includes('/') ? k : P + k, v])),
-});
 
 /** A pod as a user writes it: one container `app` with a named TCP port 8080. */
 export function podOf(annotations: Record<string, string>, changes: (pod: Json) => void = () => {}, name?: string): Json {
@@ -26,13 +19,4 @@ export function podOf(annotations: Record<string, string>, changes: (pod: Json) 
   };
   changes(pod);
   return pod;
-}
-
-export function setProbes(pod: Json, probes: Partial<Record<Kind, object>>, index = 0): void {
-  for (const [kind, probe] of Object.entries(probes)) pod.spec.containers[index][FIELD[kind as Kind]] = probe;
-}
-
-export function setStatus(pod: Json, status: object): void {
-  pod.metadata.annotations ??= {};
-  pod.metadata.annotations[STATUS] = JSON.stringify(status);
 }
