@@ -1,10 +1,10 @@
 // Realistic AdmissionReviews of opted-in pods for the benchmarks, built on the shape a real
-// kube-apiserver sends (/work/shared/fixtures/admissionreview-v1-pod-create.json): two containers
+// kube-apiserver sends (test/fixtures/admission/admissionreview-v1-pod-create.json): two containers
 // (app + sidecar), the defaulted fields, managedFields that grow with the env vars, and the
 // annotations that make every request produce a patch (spring-boot profile, Nacos hook, a gate).
 import { readFileSync } from 'node:fs';
 
-const FIXTURE_URL = new URL('../../shared/fixtures/admissionreview-v1-pod-create.json', import.meta.url);
+const FIXTURE_URL = new URL('../test/fixtures/admission/admissionreview-v1-pod-create.json', import.meta.url);
 
 export const SIZES = [
   { label: '3 KB', target: 3 * 1024, env: 2, lean: true },

@@ -9,7 +9,7 @@ import { validatePod } from './kube-validation.js';
 import { clone, type Pod } from './pod.js';
 
 // The shape of a real request: an AdmissionReview exactly as kube-apiserver v1.20.2 sent it.
-const FIXTURE = JSON.parse(readFileSync(new URL('../../../shared/fixtures/admissionreview-v1-pod-create.json', import.meta.url), 'utf8'));
+const FIXTURE = JSON.parse(readFileSync(new URL('../fixtures/admission/admissionreview-v1-pod-create.json', import.meta.url), 'utf8'));
 
 export { clone, type Pod } from './pod.js';
 
