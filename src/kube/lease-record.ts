@@ -57,15 +57,22 @@ const int32 = (min: number) =>
   );
 /** Absent and JSON null mean "unset" (Go's nil pointer). */
 const unset = <T extends v.GenericSchema>(schema: T) => v.nullish(schema);
+/** valibot's object() takes an array for an object; a JSON object is asked for. */
+const record = <T extends v.ObjectEntries>(entries: T, message: string) =>
+  v.pipe(
+    v.unknown(),
+    v.check((value) => value !== null && typeof value === 'object' && !Array.isArray(value), message),
+    v.object(entries, message),
+  );
 
-const LeaseSchema = v.object(
+const LeaseSchema = record(
   {
-    metadata: v.object(
+    metadata: record(
       { resourceVersion: v.pipe(v.string('expected a string'), v.minLength(1, 'expected a non-empty string')) },
-      'expected an object',
+      'expected an object with a resourceVersion',
     ),
     spec: unset(
-      v.object(
+      record(
         {
           holderIdentity: unset(v.string('expected a string')),
           // The API server refuses <= 0; a record from elsewhere with 0 simply counts as expired.
@@ -78,7 +85,7 @@ const LeaseSchema = v.object(
       ),
     ),
   },
-  'expected a Lease object',
+  'expected a Lease object (with metadata)',
 );
 
 /**
