@@ -1,0 +1,36 @@
+/**
+ * What the controller needs from a Nacos client: the instance list of one service. The real client
+ * (`src/nacos/`) validates Nacos's answer at its edge and throws on any failure (unreachable,
+ * timeout, 5xx on every address, a malformed or hostile answer).
+ */
+
+/** The Nacos service a pod registers as: the key of one instance-list call. */
+export interface NacosServiceRef {
+  readonly namespace: string;
+  readonly group: string;
+  readonly service: string;
+}
+
+/** One host of Nacos's instance list, as the client validated it. */
+export interface NacosInstance {
+  readonly ip: string;
+  readonly port: number;
+  readonly healthy: boolean;
+  readonly enabled: boolean;
+  readonly weight: number;
+  readonly clusterName: string;
+}
+
+export interface NacosLister {
+  listInstances(service: NacosServiceRef): Promise<readonly NacosInstance[]>;
+}
+
+/** One string per Nacos service, for maps (the parts cannot contain NUL). */
+export function serviceKey(ref: NacosServiceRef): string {
+  return `${ref.namespace}\u0000${ref.group}\u0000${ref.service}`;
+}
+
+/** `orders@DEFAULT_GROUP` (`orders@DEFAULT_GROUP in namespace dev` outside `public`). */
+export function serviceName(ref: NacosServiceRef): string {
+  return `${ref.service}@${ref.group}${ref.namespace === 'public' || ref.namespace === '' ? '' : ` in namespace ${ref.namespace}`}`;
+}
