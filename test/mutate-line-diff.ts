@@ -1,0 +1,21 @@
+/**
+ * For the `mutate` tests: is `output` the `input` with lines inserted? Lines are compared with
+ * their line breaks, so a CRLF line that became LF counts as changed. Input lines are matched in
+ * order; an input line with no match is a changed line (reported with its 1-based number).
+ */
+export function insertedOnly(input: string, output: string): { readonly changed: readonly string[]; readonly inserted: number } {
+  const lines = (text: string) => text.split(/(?<=\n)/);
+  const before = lines(input);
+  const after = lines(output);
+  const changed: string[] = [];
+  let at = 0;
+  for (const [index, line] of before.entries()) {
+    const found = after.indexOf(line, at);
+    if (found === -1) {
+      changed.push(`${index + 1}: ${JSON.stringify(line)}`);
+      continue;
+    }
+    at = found + 1;
+  }
+  return { changed, inserted: after.length - (before.length - changed.length) };
+}
