@@ -191,9 +191,10 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
         const answer = await call('update the Lease', [stopping.signal, deadline], (o) => api.replaceNamespacedLease({ name, namespace, body: withSpec(current!, fast) }, o));
         accept(answer, fast, now);
         return true;
-      } catch {
+      } catch (error) {
         if (stopping.signal.aborted || deadline?.aborted) return false;
-        // e.g. 409: someone wrote after us; fall back to reading (client-go's slow path)
+        // 409: someone wrote after us. Either way, fall back to reading (client-go's slow path).
+        if (statusOf(error) !== 409) noteFailure('update the Lease', error, deadline);
       }
     }
     let read: V1Lease;
@@ -320,7 +321,7 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
       if (stopping.signal.aborted) return false;
       if (!renewed) {
         logger.warn(
-          { ...fields, renewDeadlineMs: timing.renewDeadlineMs, lastError: failure?.message, holder: observed?.record.holderIdentity },
+          { ...fields, renewDeadlineMs: timing.renewDeadlineMs, lastError: failure?.message ?? `no answer within the renew deadline`, holder: observed?.record.holderIdentity },
           'leader election: could not renew the Lease within the renew deadline; leadership lost',
         );
         return true;
