@@ -28,11 +28,11 @@ function harness(options: { config?: ConfigInput; leader?: boolean; events?: { p
   let config = makeInjectionConfig(options.config ?? {});
   const settings = (): ControllerSettings => ({ gate: config.nacos.gate, identify: (pod) => resolveNacosIdentity(pod, config) });
   const registry = new Map<string, NacosInstance[]>();
-  const calls: { ref: NacosServiceRef; at: number }[] = [];
+  const calls: { ref: NacosServiceRef; at: number; clusters?: readonly string[] | undefined }[] = [];
   let down: Error | undefined;
   const nacos = {
-    async listInstances(service: NacosServiceRef) {
-      calls.push({ ref: service, at: clock.now() });
+    async listInstances({ clusters, ...service }: NacosServiceRef & { clusters?: readonly string[] }) {
+      calls.push({ ref: service, at: clock.now(), ...(clusters && { clusters }) });
       await Promise.resolve();
       if (down) throw down;
       return registry.get(serviceKey(service)) ?? [];
@@ -117,7 +117,7 @@ describe('a pod whose instance is in Nacos', () => {
     expect(await h.metric('probe_injector_gate_wait_seconds_count', { reason: 'NacosRegistered' })).toBe(1);
     expect(await h.metric('probe_injector_gate_wait_seconds_sum', { reason: 'NacosRegistered' })).toBe(2.5);
     expect(await h.metric('probe_injector_gate_pending_pods')).toBe(0);
-    expect(await h.metric('probe_injector_nacos_requests_total', { outcome: 'success' })).toBe(1);
+    expect(await h.metric('probe_injector_gate_nacos_lists_total', { outcome: 'success' })).toBe(1);
     // Nothing more happens: no pod waits, so Nacos is not asked again.
     await h.advance(20_000, 500);
     expect(h.calls).toHaveLength(1);
@@ -260,6 +260,19 @@ describe('which pods wait, and when Nacos is asked', () => {
     expect(h.calls.map((call) => call.ref)).toEqual([ref('orders', 'dev', 'SHOP'), ref('orders', 'dev', 'OTHER'), ref('orders', 'public', 'SHOP')]);
   });
 
+  it('asks Nacos for the clusters the pods name when all of them name one; for every cluster otherwise', async () => {
+    const h = harness({ config: { nacos: { gate: { pollSeconds: 1 } } } });
+    h.register('orders', instance('10.1.0.1', { clusterName: 'east' }), instance('10.1.0.2', { clusterName: 'DEFAULT' }));
+    await h.add(gatedPod({ name: 'a', service: 'orders', ip: '10.1.0.1', readyAt: T0, annotations: { 'probe-injector.io/nacos-cluster': 'west' } }));
+    await h.add(gatedPod({ name: 'b', service: 'orders', ip: '10.1.0.3', readyAt: T0, annotations: { 'probe-injector.io/nacos-cluster': 'east' } }));
+    await h.advance(1000);
+    await h.add(gatedPod({ name: 'c', service: 'orders', ip: '10.1.0.4', readyAt: T0 }));
+    await h.advance(1000);
+    expect(h.calls.map((call) => call.clusters)).toEqual([['west'], ['east', 'west'], undefined]);
+    // A pod of cluster west is not registered by an instance of cluster east on its IP.
+    expect(h.api.condition('shop/a')).toEqual(expect.objectContaining({ reason: 'InstanceNotFound', message: "orders@DEFAULT_GROUP 10.1.0.1:8080 (cluster west) is not listed in Nacos; on the pod's IP it lists 10.1.0.1:8080 in cluster east" }));
+  });
+
   it('the configured pollSeconds, read at every tick (a reloaded config applies at once)', async () => {
     const h = harness({ config: { nacos: { gate: { pollSeconds: 5 } } } });
     await h.add(gatedPod({ name: 'orders-1', service: 'orders', ip: '10.1.0.1', readyAt: T0 }));
@@ -324,7 +337,7 @@ describe('Nacos unavailable', () => {
     await h.add(gatedPod({ name: 'orders-1', service: 'orders', ip: '10.1.0.7', readyAt: T0 }));
     await h.add(gatedPod({ name: 'orders-2', service: 'orders', ip: '10.1.0.8', readyAt: T0 }));
     await h.advance(10_000);
-    expect(await h.metric('probe_injector_nacos_requests_total', { outcome: 'error' })).toBe(6);
+    expect(await h.metric('probe_injector_gate_nacos_lists_total', { outcome: 'error' })).toBe(6);
     expect(h.api.condition('shop/orders-1')).toEqual(
       expect.objectContaining({ status: 'False', reason: 'NacosUnavailable', message: 'cannot ask Nacos about orders@DEFAULT_GROUP 10.1.0.7:8080: every address failed: connect ECONNREFUSED 127.0.0.1:8848' }),
     );

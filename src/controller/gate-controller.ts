@@ -186,7 +186,7 @@ export class GateController {
     }
     const now = this.options.clock.now();
     tracked.firstReadyAt ??= now;
-    const { added, answer } = this.room.wait(pod.key, identity.value);
+    const { added, answer } = this.room.wait(pod.key, identity.value, identity.value.cluster);
     // Newly waiting: checked at once against an answer of this period, else its service is due now.
     if (added && answer && now - answer.at < settings.gate.pollSeconds * 1000 && this.leader) this.queue.add(pod.key);
     this.gauges();
@@ -267,15 +267,15 @@ export class GateController {
     const { nacos, clock, metrics, logger } = this.options;
     let answer: NacosAnswer;
     try {
-      const hosts = await nacos.listInstances(due.ref);
+      const hosts = await nacos.listInstances(due.clusters === undefined ? due.ref : { ...due.ref, clusters: due.clusters });
       answer = { ok: true, hosts, at: clock.now() };
-      metrics.nacosRequest('success');
+      metrics.nacosList('success');
       this.nacosLoggedAt.delete(due.key);
     } catch (error) {
       const now = clock.now();
       const message = error instanceof Error ? error.message : String(error);
       answer = { ok: false, error: message, at: now };
-      metrics.nacosRequest('error');
+      metrics.nacosList('error');
       const last = this.nacosLoggedAt.get(due.key);
       if (last === undefined || now - last >= NACOS_LOG_INTERVAL_MS) {
         this.nacosLoggedAt.set(due.key, now);

@@ -1,11 +1,12 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { NACOS_OUTCOMES, type NacosOutcome } from '../nacos/nacos-error.js';
 
 /**
  * The controller's Prometheus metrics (SPEC §8), on a registry of its own, with the process
  * metrics (CPU, memory) prom-client collects by default.
  */
-export const NACOS_OUTCOMES = ['success', 'error'] as const;
-export type NacosOutcome = (typeof NACOS_OUTCOMES)[number];
+export const LIST_OUTCOMES = ['success', 'error'] as const;
+export type ListOutcome = (typeof LIST_OUTCOMES)[number];
 export const WRITE_RESULTS = ['success', 'conflict', 'not_found', 'error'] as const;
 export type WriteResult = (typeof WRITE_RESULTS)[number];
 export const EVENT_RESULTS = ['sent', 'dropped', 'failed'] as const;
@@ -13,7 +14,10 @@ export type EventResult = (typeof EVENT_RESULTS)[number];
 
 export interface ControllerMetrics {
   readonly registry: Registry;
+  /** One HTTP request to Nacos (the client's `onRequest`: logins and failovers included). */
   nacosRequest(outcome: NacosOutcome): void;
+  /** One instance-list call of the controller (what pollSeconds bounds), whatever it took. */
+  nacosList(outcome: ListOutcome): void;
   pendingPods(count: number): void;
   servicesWaiting(count: number): void;
   gateSet(reason: string, waitedSeconds: number): void;
@@ -50,7 +54,13 @@ export function createControllerMetrics(options: { readonly processMetrics?: boo
   });
   const nacos = new Counter({
     name: 'probe_injector_nacos_requests_total',
-    help: 'Nacos instance-list calls by outcome (error: every address failed, timed out, or answered something invalid)',
+    help: 'HTTP requests to Nacos (instance lists and logins, each address tried) by outcome: success, error (network, 5xx, refused), timeout, unauthorized, malformed (an answer that is not what Nacos sends)',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const lists = new Counter({
+    name: 'probe_injector_gate_nacos_lists_total',
+    help: 'Instance-list calls of the gate controller (at most one per Nacos service per pollSeconds), by outcome: success, error (no address answered usefully)',
     labelNames: ['outcome'] as const,
     registers,
   });
@@ -83,12 +93,14 @@ export function createControllerMetrics(options: { readonly processMetrics?: boo
     registers,
   });
   for (const outcome of NACOS_OUTCOMES) nacos.inc({ outcome }, 0);
+  for (const outcome of LIST_OUTCOMES) lists.inc({ outcome }, 0);
   for (const result of WRITE_RESULTS) writes.inc({ result }, 0);
   for (const result of ['success', 'failure']) reloads.inc({ result }, 0);
   leader.set(0);
   return {
     registry,
     nacosRequest: (outcome) => nacos.inc({ outcome }),
+    nacosList: (outcome) => lists.inc({ outcome }),
     pendingPods: (count) => pending.set(count),
     servicesWaiting: (count) => services.set(count),
     gateSet: (reason, waitedSeconds) => wait.observe({ reason }, waitedSeconds),

@@ -21,8 +21,14 @@ export interface NacosInstance {
   readonly clusterName: string;
 }
 
+/** One instance-list call: the service, and the clusters to ask for (absent: Nacos's default). */
+export interface NacosListRequest extends NacosServiceRef {
+  readonly clusters?: readonly string[] | undefined;
+}
+
+/** `NacosClient` of src/nacos is one. */
 export interface NacosLister {
-  listInstances(service: NacosServiceRef): Promise<readonly NacosInstance[]>;
+  listInstances(request: NacosListRequest): Promise<readonly NacosInstance[]>;
 }
 
 /** One string per Nacos service, for maps (the parts cannot contain NUL). */

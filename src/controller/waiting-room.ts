@@ -9,7 +9,8 @@ import { serviceKey, type NacosServiceRef } from './nacos-lister.js';
 interface ServiceEntry {
   readonly key: string;
   readonly ref: NacosServiceRef;
-  readonly waiting: Set<string>;
+  /** Pod key → the Nacos cluster it must be in (undefined: any). */
+  readonly waiting: Map<string, string | undefined>;
   /** When the last call started (calls are spaced start to start). */
   lastCallAt?: number | undefined;
   inFlight: boolean;
@@ -19,6 +20,11 @@ interface ServiceEntry {
 export interface DueService {
   readonly key: string;
   readonly ref: NacosServiceRef;
+  /**
+   * The clusters to ask for, when every waiting pod names one (Nacos then filters); undefined when
+   * some pod takes any cluster.
+   */
+  readonly clusters?: readonly string[] | undefined;
 }
 
 export class WaitingRoom {
@@ -29,17 +35,21 @@ export class WaitingRoom {
    * The pod waits for `ref` (moved there if it waited for another service). Returns whether it
    * just started waiting, and the service's latest answer to check it against right away.
    */
-  wait(podKey: string, ref: NacosServiceRef): { readonly added: boolean; readonly answer?: NacosAnswer | undefined } {
+  wait(podKey: string, ref: NacosServiceRef, cluster?: string | undefined): { readonly added: boolean; readonly answer?: NacosAnswer | undefined } {
     const key = serviceKey(ref);
     const previous = this.podService.get(podKey);
-    if (previous === key) return { added: false, answer: this.services.get(key)?.answer };
+    if (previous === key) {
+      const entry = this.services.get(key)!;
+      entry.waiting.set(podKey, cluster);
+      return { added: false, answer: entry.answer };
+    }
     if (previous !== undefined) this.leave(podKey);
     let entry = this.services.get(key);
     if (!entry) {
-      entry = { key, ref: { namespace: ref.namespace, group: ref.group, service: ref.service }, waiting: new Set(), inFlight: false };
+      entry = { key, ref: { namespace: ref.namespace, group: ref.group, service: ref.service }, waiting: new Map(), inFlight: false };
       this.services.set(key, entry);
     }
-    entry.waiting.add(podKey);
+    entry.waiting.set(podKey, cluster);
     this.podService.set(podKey, key);
     return { added: true, answer: entry.answer };
   }
@@ -75,7 +85,7 @@ export class WaitingRoom {
         if (!fresh && !entry.inFlight) this.services.delete(entry.key);
         continue;
       }
-      if (!entry.inFlight && !fresh) due.push({ key: entry.key, ref: entry.ref });
+      if (!entry.inFlight && !fresh) due.push({ key: entry.key, ref: entry.ref, clusters: clustersOf(entry.waiting) });
     }
     return due;
   }
@@ -104,7 +114,7 @@ export class WaitingRoom {
     if (!entry) return [];
     entry.inFlight = false;
     entry.answer = answer;
-    return [...entry.waiting];
+    return [...entry.waiting.keys()];
   }
 
   /** Pods waiting, over all services. */
@@ -122,4 +132,13 @@ export class WaitingRoom {
   waitingPods(): IterableIterator<string> {
     return this.podService.keys();
   }
+}
+
+function clustersOf(waiting: ReadonlyMap<string, string | undefined>): string[] | undefined {
+  const clusters = new Set<string>();
+  for (const cluster of waiting.values()) {
+    if (cluster === undefined) return undefined;
+    clusters.add(cluster);
+  }
+  return [...clusters].sort();
 }
