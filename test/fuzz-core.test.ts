@@ -6,7 +6,8 @@ import { parseSettings } from '../src/core/annotations.js';
 import { makeInjectionConfig, type InjectionConfig } from '../src/core/config.js';
 import { mutatePod, OUTCOMES, type Mutation } from '../src/core/mutation.js';
 import { isPod, type Pod as CorePod } from '../src/core/pod.js';
-import { formatProblem, type Problem } from '../src/core/problem.js';
+import type { Problem, Problems } from '../src/core/problems.js';
+import { formatProblem, warningTexts } from '../src/messages.js';
 import { validatePod } from './support/kube-validation.js';
 import { basePod, clone, type Pod } from './support/webhook.js';
 
@@ -42,6 +43,8 @@ const fam = {
   scheme: { ok: ['HTTP', 'HTTPS'], bad: ['http'] },
   profile: { ok: ['default', 'http', 'spring-boot', 'grpc'], bad: ['nope', 'Default'] },
   mode: { ok: ['exec', 'http'], bad: ['HTTP', 'ssh'] },
+  via: { ok: ['endpoint', 'actuator'], bad: ['Actuator', 'eureka'] },
+  nacosName: { ok: ['orders', 'DEFAULT_GROUP', 'prod-1', 'a.b:c', 'public'], bad: ['a b', 'a/b', ''] },
   method: { ok: ['GET', 'POST', 'PUT', 'DELETE'], bad: ['PATCH', 'get'] },
   command: { ok: ['["cat","/tmp/healthy"]', '["/bin/sh","-c","echo $(id)"]', '["true"]'], bad: ['[]', '[""]', '"cat"', '[1]', '["a",null]'] },
   grpcService: { ok: ['', 'grpc.health.v1.Health', 'orders', "x'; id; '"], bad: [] },
@@ -49,7 +52,7 @@ const fam = {
     ok: ['nacos.io/registered', 'a', 'A_b.c', 'x/y', 'nacos.io/registered,example.com/ready', 'nacos.io/registered, nacos.io/registered'],
     bad: ['Bad.IO/x', 'a/b/c', '-a', `${'a'.repeat(64)}`, 'example.com/', '/x'],
   },
-  containers: { ok: ['app', 'app,sidecar', 'sidecar', 'app, sidecar', 'worker,app', 'log-shipper', 'app,app'], bad: ['nope', 'app,'] },
+  containers: { ok: ['app', 'app,sidecar', 'sidecar', 'app, sidecar', 'worker,app', 'log-shipper', 'app,app', 'app,mesh'], bad: ['nope', 'app,'] },
   status: {
     ok: [
       '{"containers":{"app":["readinessProbe"]}}',
@@ -92,6 +95,8 @@ function familyOf(key: string): { readonly ok: readonly string[]; readonly bad: 
   if (key === 'profile') return fam.profile;
   if (key === 'readiness-gates') return fam.gates;
   if (key === 'nacos-deregister-mode') return fam.mode;
+  if (key === 'nacos-deregister-via') return fam.via;
+  if (['nacos-service', 'nacos-group', 'nacos-namespace', 'nacos-cluster'].includes(key)) return fam.nacosName;
   if (key === 'nacos-deregister-method') return fam.method;
   if (key === 'nacos-deregister-path') return fam.deregisterPath;
   if (key.endsWith('success-threshold')) return fam.threshold;
@@ -202,6 +207,9 @@ const containerArb = (name: string) =>
 
 const podShape = fc.record({
   containers: fc.uniqueArray(fc.constantFrom(...CONTAINER_NAMES), { minLength: 1, maxLength: 3 }).chain((names) => fc.tuple(...names.map(containerArb))),
+  /** A native sidecar (or a plain init container) named `mesh`, which `containers` may name. */
+  initContainers: fc.constantFrom<unknown>(undefined, [{ name: 'mesh', image: 'envoy', restartPolicy: 'Always', ports: [{ containerPort: 15021 }] }], [{ name: 'mesh', image: 'setup' }]),
+  labels: fc.constantFrom<unknown>(undefined, { app: 'orders' }, { 'app.kubernetes.io/name': 'orders', 'probe-injector.io/nacos-gate': 'true' }, { run: 'x' }),
   readinessGates: fc.constantFrom<unknown>(undefined, null, [], [{ conditionType: 'nacos.io/registered' }], [{ conditionType: 'example.com/other' }]),
   grace: fc.constantFrom<unknown>(undefined, 0, 30, 45, 3600, 2147483647),
   metadata: fc.oneof(
@@ -216,6 +224,9 @@ function podArb(validWeight = 4, maxKeys = 8) {
     pod.spec.containers = shape.containers;
     if (shape.readinessGates === undefined) delete pod.spec.readinessGates;
     else pod.spec.readinessGates = shape.readinessGates;
+    if (shape.initContainers !== undefined) pod.spec.initContainers = shape.initContainers;
+    if (shape.labels === undefined) delete pod.metadata.labels;
+    else pod.metadata.labels = shape.labels;
     if (shape.grace === undefined) delete pod.spec.terminationGracePeriodSeconds;
     else pod.spec.terminationGracePeriodSeconds = shape.grace;
     switch (shape.metadata) {
@@ -245,9 +256,10 @@ const CONFIGS: InjectionConfig[] = [
   makeInjectionConfig(),
   makeInjectionConfig({ errorPolicy: 'warn' }),
   makeInjectionConfig({ injectByDefault: true }),
-  makeInjectionConfig({ injectByDefault: true, errorPolicy: 'warn', shutdownSeconds: 0 }),
-  makeInjectionConfig({ shutdownSeconds: 30, nacos: { mode: 'http' } }),
-  makeInjectionConfig({ nacos: { method: 'PUT', sleepSeconds: 0, timeoutSeconds: 60 } }),
+  makeInjectionConfig({ injectByDefault: true, errorPolicy: 'warn', shutdownSeconds: 0, kubernetesVersion: '1.29' }),
+  makeInjectionConfig({ shutdownSeconds: 30, nacos: { deregister: { mode: 'http' } }, kubernetesVersion: '1.23' }),
+  makeInjectionConfig({ nacos: { deregister: { method: 'PUT', sleepSeconds: 0, timeoutSeconds: 60 } }, kubernetesVersion: '1.30' }),
+  makeInjectionConfig({ nacos: { deregister: { via: 'actuator' }, gate: { conditionType: 'example.com/other' } }, kubernetesVersion: 'v1.31.2' }),
 ];
 const configArb = fc.constantFrom(...CONFIGS);
 
@@ -255,7 +267,8 @@ const configArb = fc.constantFrom(...CONFIGS);
 
 /** A problem names a key: a known one, or the full foreign / unknown key it is about. */
 function namesAKey(problem: Problem): boolean {
-  return typeof problem.key === 'string' && problem.key.length > 0 && (isKnownKey(problem.key) || problem.key.includes('/'));
+  if (problem.key === '') return problem.origin === 'bound';
+  return typeof problem.key === 'string' && (isKnownKey(problem.key) || problem.key.includes('/'));
 }
 
 function run(pod: Pod, config: InjectionConfig): Mutation {
@@ -279,9 +292,10 @@ function valueAt(doc: unknown, path: string): { found: boolean; value?: unknown 
 
 /** The exec preStop script the webhook may write: nothing but this template around one URL. */
 const URL_PART = "'http://127\\.0\\.0\\.1:[0-9]{1,5}/[A-Za-z0-9/\\-._~%]*(\\?[A-Za-z0-9/\\-._~%=&]*)?'";
+const ACTUATOR = `-H 'Content-Type: application/json' -d '{"status":"DOWN"}'`;
 const SCRIPT = new RegExp(
-  '^if command -v curl >/dev/null 2>&1; then curl -sS -m [0-9]{1,2}( -X (POST|PUT|DELETE))? -o /dev/null U; ' +
-    "elif command -v wget >/dev/null 2>&1; then (wget -q -T [0-9]{1,2} -O /dev/null( --post-data '')? U|echo 'probe-injector: (PUT|DELETE) needs curl in the image' >&2); " +
+  `^if command -v curl >/dev/null 2>&1; then curl -sS -m [0-9]{1,2}( -X (POST|PUT|DELETE))?( ${ACTUATOR})? -o /dev/null U; ` +
+    `elif command -v wget >/dev/null 2>&1; then (wget -q -T [0-9]{1,2} -O /dev/null( --post-data ''| --header 'Content-Type: application/json' --post-data '{"status":"DOWN"}')? U|echo 'probe-injector: (PUT|DELETE) needs curl in the image' >&2); ` +
     "else echo 'probe-injector: neither curl nor wget found' >&2; fi; sleep [0-9]{1,3}$",
 );
 const SCRIPT_WITH_URL = new RegExp(SCRIPT.source.replaceAll(' U', ` ${URL_PART}`));
@@ -295,6 +309,15 @@ function preStopsOf(patch: readonly any[]): any[] {
 }
 
 function checkPreStop(hook: any): void {
+  if (hook.sleep) {
+    expect(Object.keys(hook)).toEqual(['sleep']);
+    expect(Number.isInteger(hook.sleep.seconds) && hook.sleep.seconds >= 1 && hook.sleep.seconds <= 600).toBe(true);
+    return;
+  }
+  if (hook.exec && /^sleep [0-9]+$/.test(hook.exec.command[2])) {
+    expect(hook.exec.command.slice(0, 2)).toEqual(['/bin/sh', '-c']);
+    return;
+  }
   if (hook.httpGet) {
     expect(Object.keys(hook)).toEqual(['httpGet']);
     expect(hook.httpGet.path).toMatch(/^\/[A-Za-z0-9/\-._~%]*(\?[A-Za-z0-9/\-._~%=&]*)?$/);
@@ -307,8 +330,8 @@ function checkPreStop(hook: any): void {
   const script: string = command[2];
   expect(script).toMatch(SCRIPT_WITH_URL);
   // Outside the single-quoted URL only the fixed template is left: no character from an annotation.
-  const outside = script.replace(new RegExp(URL_PART, 'g'), 'U');
-  expect(outside).toMatch(SCRIPT);
+  const outside = script.replace(new RegExp(URL_PART, 'g'), 'U').replaceAll(`'{"status":"DOWN"}'`, 'BODY');
+  expect(outside.replaceAll('BODY', `'{"status":"DOWN"}'`)).toMatch(SCRIPT);
   expect(outside).not.toMatch(/[`$\\"\n\r|]|\(|\)/);
 }
 
@@ -318,19 +341,15 @@ describe('fuzz: the annotation parser', () => {
   it('never throws; every problem names a key; an unknown key under the prefix gets a known suggestion', () => {
     fc.assert(
       fc.property(annotationsArb(), configArb, (annotations, config) => {
-        const result = parseSettings(annotations, config);
-        if ('problems' in result) {
-          expect(result.problems.length).toBeGreaterThan(0);
-          for (const problem of result.problems) {
-            expect(namesAKey(problem)).toBe(true);
-            expect(formatProblem(problem)).not.toMatch(/[\u0000-\u001f\u007f]/);
-            if (problem.key.startsWith(PREFIX)) {
-              const suggestion = /did you mean probe-injector\.io\/([a-z-]+)\?/.exec(problem.message)?.[1];
-              expect(suggestion !== undefined && isKnownKey(suggestion)).toBe(true);
-            }
+        const problems: Problems = [];
+        const settings = parseSettings(annotations, config, problems);
+        expect(settings.profile).toBeDefined(); // a value always, even with problems: the next stages still run
+        for (const problem of problems) {
+          expect(namesAKey(problem)).toBe(true);
+          expect(formatProblem(problem)).not.toMatch(/[\u0000-\u001f\u007f\u2028\u2029]/);
+          if (problem.key.startsWith(PREFIX) && !isKnownKey(problem.key.slice(PREFIX.length))) {
+            for (const suggestion of problem.message.matchAll(/probe-injector\.io\/([a-z-]+)/g)) expect(isKnownKey(suggestion[1] ?? '')).toBe(true);
           }
-        } else {
-          expect(result.settings.profile).toBeDefined();
         }
       }),
       params(),
@@ -353,9 +372,11 @@ describe('fuzz: the injection core (mutatePod)', () => {
           expect(mutation.problems.length).toBeGreaterThan(0);
         }
         if (mutation.problems.length > 0 && config.errorPolicy === 'warn') expect(mutation.outcome).toBe('unchanged');
-        for (const warning of mutation.warnings) {
+        expect(mutation.warnings.length).toBeLessThanOrEqual(20);
+        for (const warning of warningTexts(mutation.warnings)) {
           expect(warning).toMatch(/^probe-injector: /);
-          expect(warning).not.toMatch(/[\u0000-\u001f\u007f]/); // no newline or other control character
+          expect(warning).not.toMatch(/[\u0000-\u001f\u007f\u2028\u2029]/); // no newline or other control character
+          expect(warning.length).toBeLessThanOrEqual(240);
         }
       }),
       params(),
@@ -380,7 +401,10 @@ describe('fuzz: the injection core (mutatePod)', () => {
           }
         }
         const result = applyStrictly(pod, mutation.patch);
-        expect(validatePod(result)).toEqual([]);
+        // Only what the patch brought: a generated pod may already be invalid for the version (a sidecar on 1.23).
+        const version = { minor: config.kubernetesVersion?.minor ?? 20 };
+        const before = new Set(validatePod(pod, version));
+        expect(validatePod(result, version).filter((error) => !before.has(error))).toEqual([]);
         expect(isPod(result)).toBe(true);
       }),
       params(),
@@ -414,7 +438,7 @@ describe('fuzz: the injection core (mutatePod)', () => {
   });
 
   it('no shell metacharacter from an annotation ever reaches a preStop command outside the validated, single-quoted URL', () => {
-    const nacosKeys = ['nacos-deregister-mode', 'nacos-deregister-port', 'nacos-deregister-path', 'nacos-deregister-method', 'nacos-deregister-timeout-seconds', 'nacos-deregister-sleep-seconds'];
+    const nacosKeys = ['nacos-deregister-mode', 'nacos-deregister-via', 'nacos-deregister-port', 'nacos-deregister-path', 'nacos-deregister-method', 'nacos-deregister-timeout-seconds', 'nacos-deregister-sleep-seconds'];
     const nacosAnnotations = fc
       .tuple(
         ...nacosKeys.map((key) =>

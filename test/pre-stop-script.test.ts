@@ -5,8 +5,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { DeregisterSettings } from '../src/core/annotations.js';
-import { deregisterScript } from '../src/core/pre-stop.js';
+import { ACTUATOR_DOWN_BODY, deregisterScript } from '../src/core/pre-stop.js';
+import type { DeregisterSettings } from '../src/core/settings.js';
 
 /** Runs the hook the way kubelet does: `/bin/sh -c SCRIPT`, with PATH limited to `bin`. */
 function runHook(script: string, bin: string): Promise<{ code: number; stderr: string; seconds: number }> {
@@ -21,6 +21,7 @@ function runHook(script: string, bin: string): Promise<{ code: number; stderr: s
 
 const settings = (overrides: Partial<DeregisterSettings> = {}): DeregisterSettings => ({
   mode: 'exec',
+  via: 'endpoint',
   path: '/api/nacos/deregister?group=a&x=%20',
   method: 'GET',
   timeoutSeconds: 2,
@@ -33,6 +34,7 @@ describe('the exec-mode preStop script under a real /bin/sh', () => {
   let server: http.Server;
   let port: number;
   const seen: string[] = [];
+  const requests: { method?: string | undefined; url?: string | undefined; contentType?: string | undefined; body: string }[] = [];
   const tool = (name: string) => ['/usr/bin', '/bin'].map((d) => path.join(d, name)).find((p) => existsSync(p));
 
   /** A PATH directory with `sleep` and the named tools (real or fake). */
@@ -52,8 +54,13 @@ describe('the exec-mode preStop script under a real /bin/sh', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'prestop-'));
     server = http.createServer((req, res) => {
-      seen.push(`${req.method} ${req.url}`);
-      res.end('ok');
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        seen.push(`${req.method} ${req.url}`);
+        requests.push({ method: req.method, url: req.url, contentType: req.headers['content-type'], body: Buffer.concat(chunks).toString('utf8') });
+        res.end('ok');
+      });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
@@ -119,5 +126,43 @@ describe('the exec-mode preStop script under a real /bin/sh', () => {
     const result = await runHook(deregisterScript(settings({ method: 'PUT' }), 8080), bin('put-wget', { wget: '#!/bin/sh\nexit 0\n' }));
     expect(result.code).toBe(0);
     expect(result.stderr).toContain('PUT needs curl in the image');
+  });
+
+  // --- nacos-deregister-via: actuator (Spring Cloud's serviceregistry endpoint) ----------------------
+  const actuator = settings({ via: 'actuator', method: 'POST', path: '/actuator/serviceregistry', sleepSeconds: 1 });
+  /** A stub that records its arguments, one per line, and its standard input. */
+  const recorder = (name: string) => `#!/bin/sh\nprintf '%s\\n' "$@" > ${path.join(dir, `${name}.args`)}\ncat > ${path.join(dir, `${name}.stdin`)}\n`;
+
+  it('actuator via curl: POST with Content-Type application/json and the body {"status":"DOWN"}, then the sleep', async () => {
+    const result = await runHook(deregisterScript(actuator, 8081), bin('actuator-curl', { curl: recorder('curl') }));
+    expect(result.code).toBe(0);
+    expect(readFileSync(path.join(dir, 'curl.args'), 'utf8').split('\n').slice(0, -1)).toEqual([
+      '-sS', '-m', '2', '-X', 'POST', '-H', 'Content-Type: application/json', '-d', ACTUATOR_DOWN_BODY, '-o', '/dev/null', 'http://127.0.0.1:8081/actuator/serviceregistry',
+    ]);
+    expect(readFileSync(path.join(dir, 'curl.stdin'), 'utf8')).toBe('');
+    expect(result.seconds).toBeGreaterThanOrEqual(1);
+  });
+
+  it('actuator via BusyBox-style wget (no curl): --header and --post-data, then the sleep', async () => {
+    const result = await runHook(deregisterScript(actuator, 8081), bin('actuator-wget', { wget: recorder('wget') }));
+    expect(result.code).toBe(0);
+    expect(readFileSync(path.join(dir, 'wget.args'), 'utf8').split('\n').slice(0, -1)).toEqual([
+      '-q', '-T', '2', '-O', '/dev/null', '--header', 'Content-Type: application/json', '--post-data', ACTUATOR_DOWN_BODY, 'http://127.0.0.1:8081/actuator/serviceregistry',
+    ]);
+    expect(result.seconds).toBeGreaterThanOrEqual(1);
+  });
+
+  (curl ? it : it.skip)('actuator with a real curl against a real HTTP server: exactly the method, header and body Spring expects', async () => {
+    requests.length = 0;
+    const result = await runHook(deregisterScript(actuator, port), bin('actuator-real-curl', { curl }));
+    expect(result.code).toBe(0);
+    expect(requests).toEqual([{ method: 'POST', url: '/actuator/serviceregistry', contentType: 'application/json', body: '{"status":"DOWN"}' }]);
+  });
+
+  (wget ? it : it.skip)('actuator with a real wget against a real HTTP server', async () => {
+    requests.length = 0;
+    const result = await runHook(deregisterScript(actuator, port), bin('actuator-real-wget', { wget }));
+    expect(result.code).toBe(0);
+    expect(requests).toEqual([{ method: 'POST', url: '/actuator/serviceregistry', contentType: 'application/json', body: '{"status":"DOWN"}' }]);
   });
 });

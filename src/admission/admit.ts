@@ -1,19 +1,22 @@
 import * as v from 'valibot';
+import type { InjectionConfig } from '../core/config.js';
+import { mutatePod, type Mutation, type Outcome } from '../core/mutation.js';
+import { isPod, podDisplayName, podIssues } from '../core/pod.js';
+import { issueText } from '../core/schema.js';
+import { bounded } from '../core/text.js';
+import { formatDenial, formatWarning, warningTexts } from '../messages.js';
 import {
   ADMISSION_API_VERSION,
   AdmissionReviewSchema,
+  allowed,
   denied,
   errored,
   patched,
   reviewResponse,
-  allowed,
+  withAudit,
   type AdmissionRequest,
   type AdmissionReviewResponse,
-} from './admission-review.js';
-import type { InjectionConfig } from './config.js';
-import { mutatePod, type Mutation, type Outcome } from './mutation.js';
-import { isPod, podDisplayName, podIssues, describeIssue } from './pod.js';
-import { formatDenial } from './problem.js';
+} from './review.js';
 
 export type AdmissionOutcome = Outcome | 'error';
 
@@ -21,6 +24,8 @@ export type AdmissionOutcome = Outcome | 'error';
 export interface AdmissionAnswer {
   readonly review: AdmissionReviewResponse;
   readonly outcome: AdmissionOutcome;
+  /** Why, in a few words, for the log line (`not opted in …; unknown annotation …`). */
+  readonly reason: string;
   readonly uid: string;
   readonly namespace?: string | undefined;
   readonly pod?: string | undefined;
@@ -38,7 +43,7 @@ export interface AdmissionRejection {
 }
 
 /**
- * The whole webhook minus HTTP: a parsed JSON body in, an answer out. Never throws.
+ * The whole pod webhook minus HTTP: a parsed JSON body in, an answer out. Never throws.
  * Only `CREATE` of `pods` (no subresource) is in scope; everything else is allowed untouched.
  */
 export function admit(body: unknown, config: InjectionConfig): AdmissionAnswer | AdmissionRejection {
@@ -47,7 +52,7 @@ export function admit(body: unknown, config: InjectionConfig): AdmissionAnswer |
   const { uid } = request;
   const namespace = request.namespace ?? undefined;
   if (!inScope(request)) {
-    return { review: reviewResponse(allowed(uid)), outcome: 'skipped', uid, namespace, operations: 0 };
+    return { review: reviewResponse(allowed(uid)), outcome: 'skipped', reason: 'out of scope', uid, namespace, operations: 0 };
   }
   if (request.object == null) {
     return { error: 'request.object is required for a pod CREATE', details: [] };
@@ -60,12 +65,11 @@ export function admit(body: unknown, config: InjectionConfig): AdmissionAnswer |
   try {
     const mutation = mutatePod(pod, config);
     const response =
-      mutation.outcome === 'denied'
-        ? denied(uid, formatDenial(mutation.problems))
-        : patched(uid, mutation.patch, mutation.warnings);
+      mutation.outcome === 'denied' ? denied(uid, formatDenial(mutation.problems)) : patched(uid, mutation.patchJson, warningTexts(mutation.warnings));
     return {
-      review: reviewResponse(response),
+      review: reviewResponse(withAudit(response, auditAnnotations(mutation))),
       outcome: mutation.outcome,
+      reason: reasonOf(mutation),
       uid,
       namespace,
       pod: name,
@@ -74,8 +78,29 @@ export function admit(body: unknown, config: InjectionConfig): AdmissionAnswer |
     };
   } catch (cause) {
     const message = cause instanceof Error ? cause.message : String(cause);
-    return { review: reviewResponse(errored(uid, message)), outcome: 'error', uid, namespace, pod: name, operations: 0, cause };
+    return { review: reviewResponse(errored(uid, message)), outcome: 'error', reason: 'internal error', uid, namespace, pod: name, operations: 0, cause };
   }
+}
+
+/** The reason, and for a pod that was not opted in, the misspelt key that is the likely cause. */
+function reasonOf(mutation: Mutation): string {
+  const unknown = mutation.outcome === 'skipped' ? mutation.warnings.find((warning) => warning.kind === 'unknown-key') : undefined;
+  return unknown ? bounded(`${mutation.reason}; ${formatWarning(unknown)}`, 300) : mutation.reason;
+}
+
+/**
+ * `auditAnnotations` (recorded as `<webhook>/outcome`, `<webhook>/injected` in the audit log):
+ * short keys, values within a bound, so the API server's limits are never reached.
+ */
+export function auditAnnotations(mutation: Mutation): Record<string, string> {
+  const annotations: Record<string, string> = { outcome: mutation.outcome };
+  if (mutation.outcome !== 'patched') return annotations;
+  const parts = mutation.containers.filter((c) => c.added.length > 0).map((c) => `${c.name}=${c.added.join('+')}`);
+  if (mutation.readinessGates.length > 0) parts.push(`readinessGates=${mutation.readinessGates.join('+')}`);
+  if (mutation.labels.length > 0) parts.push(`labels=${mutation.labels.join('+')}`);
+  if (mutation.grace) parts.push(`terminationGracePeriodSeconds=${mutation.grace.to}`);
+  annotations['injected'] = bounded(parts.join(';'), 1024);
+  return annotations;
 }
 
 function countInjected(mutation: Mutation): Record<string, number> {
@@ -83,6 +108,7 @@ function countInjected(mutation: Mutation): Record<string, number> {
   const add = (kind: string, n = 1) => void (counts[kind] = (counts[kind] ?? 0) + n);
   for (const container of mutation.containers) for (const item of container.added) add(item);
   if (mutation.readinessGates.length > 0) add('readinessGate', mutation.readinessGates.length);
+  if (mutation.labels.length > 0) add('label', mutation.labels.length);
   if (mutation.grace) add('terminationGracePeriodSeconds');
   return counts;
 }
@@ -93,28 +119,22 @@ export function isRejection(answer: AdmissionAnswer | AdmissionRejection): answe
 
 function inScope(request: AdmissionRequest): boolean {
   const { resource } = request;
-  return (
-    resource.group === '' &&
-    resource.version === 'v1' &&
-    resource.resource === 'pods' &&
-    request.operation === 'CREATE' &&
-    !request.subResource
-  );
+  return resource.group === '' && resource.version === 'v1' && resource.resource === 'pods' && request.operation === 'CREATE' && !request.subResource;
 }
 
 function reject(body: unknown): AdmissionRejection {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return { error: 'expected an AdmissionReview JSON object', details: [] };
   }
-  const record = body as Record<string, unknown>;
-  if (record['kind'] === 'AdmissionReview' && record['apiVersion'] !== ADMISSION_API_VERSION) {
+  const apiVersion: unknown = Reflect.get(body, 'apiVersion');
+  if (Reflect.get(body, 'kind') === 'AdmissionReview' && apiVersion !== ADMISSION_API_VERSION) {
     return {
-      error: `unsupported AdmissionReview version ${JSON.stringify(String(record['apiVersion']).slice(0, 60))}: only ${ADMISSION_API_VERSION} is served (set admissionReviewVersions: [v1])`,
+      error: `unsupported AdmissionReview version ${JSON.stringify(String(apiVersion).slice(0, 60))}: only ${ADMISSION_API_VERSION} is served (set admissionReviewVersions: [v1])`,
       details: [],
     };
   }
   const result = v.safeParse(AdmissionReviewSchema, body);
-  const details = result.success ? [] : result.issues.slice(0, 10).map(describeIssue);
+  const details = result.success ? [] : result.issues.slice(0, 10).map((issue) => issueText(issue));
   const first = details[0] === undefined ? '' : ` (${details[0]})`;
   return { error: `expected an ${ADMISSION_API_VERSION} AdmissionReview with a request${first}`, details };
 }

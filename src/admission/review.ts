@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import type { PatchOperation } from './patch.js';
+import { bounded } from '../core/text.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 
@@ -29,6 +29,8 @@ export interface AdmissionResponse {
   readonly patch?: string;
   readonly status?: { readonly code: number; readonly message: string };
   readonly warnings?: readonly string[];
+  /** Recorded in the API server's audit log under `<webhook name>/<key>`. */
+  readonly auditAnnotations?: Readonly<Record<string, string>>;
 }
 
 export interface AdmissionReviewResponse {
@@ -43,16 +45,10 @@ export function allowed(uid: string, warnings: readonly string[] = []): Admissio
   return { uid, allowed: true, ...withWarnings(warnings) };
 }
 
-/** Allowed with a patch; with no operations it is just `allowed` (the patch is omitted). */
-export function patched(uid: string, operations: readonly PatchOperation[], warnings: readonly string[] = []): AdmissionResponse {
-  if (operations.length === 0) return allowed(uid, warnings);
-  return {
-    uid,
-    allowed: true,
-    patchType: 'JSONPatch',
-    patch: Buffer.from(JSON.stringify(operations)).toString('base64'),
-    ...withWarnings(warnings),
-  };
+/** Allowed with a patch (its JSON); with none it is just `allowed` (the patch is omitted). */
+export function patched(uid: string, patchJson: string, warnings: readonly string[] = []): AdmissionResponse {
+  if (patchJson === '' || patchJson === '[]') return allowed(uid, warnings);
+  return { uid, allowed: true, patchType: 'JSONPatch', patch: Buffer.from(patchJson).toString('base64'), ...withWarnings(warnings) };
 }
 
 export function denied(uid: string, message: string, code = 400): AdmissionResponse {
@@ -64,7 +60,12 @@ export function denied(uid: string, message: string, code = 400): AdmissionRespo
  * `failurePolicy: Ignore` would — an optional injector must not block workloads.
  */
 export function errored(uid: string, message: string): AdmissionResponse {
-  return allowed(uid, [`probe-injector: internal error, pod admitted unchanged: ${message}`.slice(0, 200)]);
+  return allowed(uid, [bounded(`probe-injector: internal error, admitted unchanged: ${message.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ')}`, 200)]);
+}
+
+/** The same answer, with audit annotations (SPEC §9: both endpoints record what they did). */
+export function withAudit(response: AdmissionResponse, annotations: Readonly<Record<string, string>>): AdmissionResponse {
+  return Object.keys(annotations).length === 0 ? response : { ...response, auditAnnotations: annotations };
 }
 
 export function reviewResponse(response: AdmissionResponse): AdmissionReviewResponse {

@@ -1,60 +1,110 @@
 import * as v from 'valibot';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { PROBE_KINDS } from '../core/annotation-keys.js';
-import { DEREGISTER_METHODS, DEREGISTER_MODES, ERROR_POLICIES, makeInjectionConfig, type InjectionConfig, type InjectionConfigInput } from '../core/config.js';
-import { HANDLER_TYPES, SCHEMES } from '../core/profile.js';
-import { INT32_MAX, isHttpPath, isPortName, parseDeregisterPath, isInvalid } from '../core/values.js';
+import { makeInjectionConfig, type InjectionConfig } from '../core/config.js';
+import { isRecord } from '../core/json.js';
+import { parseKubernetesVersion } from '../core/kubernetes-version.js';
+import { closedObject, command, deregisterPath, httpPath, integer, issueText, nacosName, portRef, qualifiedName } from '../core/schema.js';
+import {
+  DEREGISTER_METHODS,
+  DEREGISTER_MODES,
+  DEREGISTER_VIAS,
+  ERROR_POLICIES,
+  HANDLER_TYPES,
+  NACOS_API_VERSIONS,
+  ON_TIMEOUT,
+  SCHEMES,
+  type ProbeSettings,
+} from '../core/settings.js';
 
 /**
  * The configuration file (SPEC §5), mounted from a ConfigMap. Validated once, here, with every
- * problem listed; the core then trusts its types.
+ * problem listed; the core then trusts its types. Read by `serve`, `mutate`, `controller` and `check`.
  */
-const int = (min: number, max = INT32_MAX) =>
-  v.pipe(v.number(), v.integer(), v.minValue(min, `must be an integer from ${min} to ${max}`), v.maxValue(max, `must be an integer from ${min} to ${max}`));
-const Port = v.union(
-  [v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535)), v.pipe(v.string(), v.check(isPortName))],
-  'must be a port number from 1 to 65535 or a port name',
-);
-const Path = v.pipe(v.string(), v.check(isHttpPath, 'must be an absolute HTTP path ("/" then letters, digits and "-._~%/?=&+,:@")'));
+const oneOf = <const T extends readonly string[]>(options: T) => v.picklist(options, `must be one of ${options.join(', ')}`);
+
 const handlerEntries = {
-  type: v.optional(v.picklist(HANDLER_TYPES, `must be one of ${HANDLER_TYPES.join(', ')}`)),
-  port: v.optional(Port),
-  path: v.optional(Path),
-  scheme: v.optional(v.picklist(SCHEMES, 'must be HTTP or HTTPS')),
+  type: v.optional(oneOf(HANDLER_TYPES)),
+  port: v.optional(portRef),
+  path: v.optional(httpPath),
+  scheme: v.optional(oneOf(SCHEMES)),
 };
-const probeSettings = (kind: (typeof PROBE_KINDS)[number]) =>
+const probeSettings = (kind: 'startup' | 'readiness' | 'liveness') =>
   v.optional(
-    v.strictObject({
+    closedObject({
       ...handlerEntries,
       enabled: v.optional(v.boolean()),
-      initialDelaySeconds: v.optional(int(0)),
-      periodSeconds: v.optional(int(1)),
-      timeoutSeconds: v.optional(int(1)),
-      successThreshold: v.optional(kind === 'readiness' ? int(1) : v.literal(1, `must be 1 for ${kind} probes (Kubernetes requires it)`)),
-      failureThreshold: v.optional(int(1)),
-      command: v.optional(v.pipe(v.array(v.pipe(v.string(), v.minLength(1))), v.minLength(1, 'must be a non-empty list of strings'))),
+      initialDelaySeconds: v.optional(integer(0)),
+      periodSeconds: v.optional(integer(1)),
+      timeoutSeconds: v.optional(integer(1)),
+      successThreshold: v.optional(kind === 'readiness' ? integer(1) : v.literal(1, `must be 1 for ${kind} probes (Kubernetes requires it)`)),
+      failureThreshold: v.optional(integer(1)),
+      command: v.optional(command),
       grpcService: v.optional(v.string()),
-    }),
+    } satisfies { [K in keyof Required<ProbeSettings>]: unknown }),
   );
-const ProfileSchema = v.strictObject({
+const ProfileSchema = closedObject({
   ...handlerEntries,
   startup: probeSettings('startup'),
   readiness: probeSettings('readiness'),
   liveness: probeSettings('liveness'),
 });
-export const ConfigFileSchema = v.strictObject({
-  injectByDefault: v.optional(v.boolean()),
-  errorPolicy: v.optional(v.picklist(ERROR_POLICIES, 'must be reject or warn')),
-  shutdownSeconds: v.optional(int(0, 3600)),
-  nacos: v.optional(
-    v.strictObject({
-      mode: v.optional(v.picklist(DEREGISTER_MODES, 'must be exec or http')),
-      path: v.optional(v.pipe(v.string(), v.check((path) => !isInvalid(parseDeregisterPath(path)), 'must be an absolute path of letters, digits and "/-._~%", optionally "?" and a query of those and "=&"'))),
-      method: v.optional(v.picklist(DEREGISTER_METHODS, `must be one of ${DEREGISTER_METHODS.join(', ')}`)),
-      timeoutSeconds: v.optional(int(1, 60)),
-      sleepSeconds: v.optional(int(0, 600)),
+
+/** `http://host:8848` or `https://host`: where a Nacos server listens (the context path is separate). */
+const NacosAddress = v.pipe(
+  v.string(),
+  v.check((text) => {
+    try {
+      const url = new URL(text);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.pathname === '/' && url.search === '' && url.username === '' && !text.endsWith('/');
+    } catch {
+      return false;
+    }
+  }, 'must be http:// or https:// followed by a host and optional port, with no path (put the path in contextPath)'),
+);
+
+const NacosSchema = closedObject({
+  deregister: v.optional(
+    closedObject({
+      mode: v.optional(oneOf(DEREGISTER_MODES)),
+      via: v.optional(oneOf(DEREGISTER_VIAS)),
+      path: v.optional(deregisterPath),
+      method: v.optional(oneOf(DEREGISTER_METHODS)),
+      timeoutSeconds: v.optional(integer(1, 60)),
+      sleepSeconds: v.optional(integer(0, 600)),
     }),
   ),
+  namespace: v.optional(v.union([v.literal(''), nacosName('namespace id', 128)], 'must be a Nacos namespace id (letters, digits and "-._:"), or public')),
+  group: v.optional(nacosName('group name', 128)),
+  server: v.optional(
+    closedObject({
+      addresses: v.optional(v.pipe(v.array(NacosAddress), v.minLength(1, 'must list at least one address'), v.maxLength(16, 'must list at most 16 addresses'))),
+      contextPath: v.optional(v.pipe(v.string(), v.regex(/^(\/[A-Za-z0-9\-._~]+)*$/, 'must be empty or a path such as /nacos (no trailing slash)'))),
+      apiVersion: v.optional(oneOf(NACOS_API_VERSIONS)),
+      timeoutSeconds: v.optional(integer(1, 60)),
+    }),
+  ),
+  gate: v.optional(
+    closedObject({
+      conditionType: v.optional(qualifiedName),
+      pollSeconds: v.optional(integer(1, 3600)),
+      warnAfterSeconds: v.optional(integer(0, 86400)),
+      timeoutSeconds: v.optional(integer(0, 86400 * 7)),
+      onTimeout: v.optional(oneOf(ON_TIMEOUT)),
+    }),
+  ),
+});
+
+export const ConfigFileSchema = closedObject({
+  injectByDefault: v.optional(v.boolean()),
+  errorPolicy: v.optional(oneOf(ERROR_POLICIES)),
+  shutdownSeconds: v.optional(integer(0, 3600)),
+  kubernetesVersion: v.optional(
+    v.pipe(
+      v.string('must be a string such as "1.30" (quote it: YAML reads 1.30 as the number 1.3)'),
+      v.check((text) => parseKubernetesVersion(text) !== undefined, 'must be a Kubernetes version such as "1.30" or "v1.29.3"'),
+    ),
+  ),
+  nacos: v.optional(NacosSchema),
   profiles: v.optional(v.record(v.pipe(v.string(), v.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'profile names are lowercase letters, digits and "-"')), ProfileSchema)),
 });
 export type ConfigFile = v.InferOutput<typeof ConfigFileSchema>;
@@ -70,25 +120,33 @@ export class ConfigError extends Error {
   }
 }
 
+/** Keys of the 0.1 layout that moved under `nacos.deregister` in 0.2. */
+const MOVED_NACOS_KEYS = ['mode', 'path', 'method', 'timeoutSeconds', 'sleepSeconds'] as const;
+
 /** Parses and validates the text of a config file. Throws a ConfigError listing every problem. */
 export function parseConfigFile(text: string, file: string): InjectionConfig {
   let document: unknown;
   try {
-    document = parseYaml(text, { prettyErrors: true, uniqueKeys: true }) ?? {};
+    document = parseYaml(text, { prettyErrors: false, uniqueKeys: true, maxAliasCount: 100 }) ?? {};
   } catch (cause) {
     const where = cause instanceof YAMLParseError && cause.linePos ? ` at line ${cause.linePos[0].line}, column ${cause.linePos[0].col}` : '';
-    const message = (cause instanceof Error ? (cause.message.split('\n')[0] ?? '') : String(cause)).replace(/ at line \d+, column \d+:?$/, '');
+    const message = (cause instanceof Error ? (cause.message.split('\n')[0] ?? '') : String(cause)).slice(0, 200);
     throw new ConfigError(file, [`not valid YAML${where}: ${message}`], { cause });
+  }
+  const problems: string[] = [];
+  const nacos = isRecord(document) ? document['nacos'] : undefined;
+  if (isRecord(nacos)) {
+    for (const key of MOVED_NACOS_KEYS) {
+      if (Object.hasOwn(nacos, key)) problems.push(`nacos.${key}: moved to nacos.deregister.${key} (the hook's defaults have their own section since 0.2)`);
+    }
   }
   const result = v.safeParse(ConfigFileSchema, document);
   if (!result.success) {
-    throw new ConfigError(
-      file,
-      result.issues.map((issue) => {
-        const path = v.getDotPath(issue);
-        return path ? `${path}: ${issue.message}` : issue.message;
-      }),
-    );
+    for (const issue of result.issues) {
+      const line = issueText(issue);
+      if (!MOVED_NACOS_KEYS.some((key) => line.startsWith(`nacos.${key}:`))) problems.push(line);
+    }
   }
-  return makeInjectionConfig(result.output as InjectionConfigInput);
+  if (problems.length > 0 || !result.success) throw new ConfigError(file, problems);
+  return makeInjectionConfig(result.output);
 }

@@ -2,6 +2,9 @@
 
 export const PREFIX = 'probe-injector.io/';
 export const DEFAULT_CONTAINER_ANNOTATION = 'kubectl.kubernetes.io/default-container';
+export const STATUS_ANNOTATION = `${PREFIX}status`;
+/** The label that selects the pods the Nacos gate controller watches (SPEC §4, §8). */
+export const NACOS_GATE_LABEL = `${PREFIX}nacos-gate`;
 
 export const PROBE_KINDS = ['startup', 'readiness', 'liveness'] as const;
 export type ProbeKind = (typeof PROBE_KINDS)[number];
@@ -43,12 +46,20 @@ export const POD_KEYS = [
   'readiness-gates',
   'nacos-deregister',
   'nacos-deregister-mode',
+  'nacos-deregister-via',
   'nacos-deregister-port',
   'nacos-deregister-path',
   'nacos-deregister-method',
   'nacos-deregister-timeout-seconds',
   'nacos-deregister-sleep-seconds',
+  'nacos-service',
+  'nacos-group',
+  'nacos-namespace',
+  'nacos-cluster',
+  'nacos-port',
+  'prestop-sleep-seconds',
 ] as const;
+export type PodKey = (typeof POD_KEYS)[number];
 
 /** Every known key, without the prefix. */
 export const KNOWN_KEYS: readonly string[] = [
@@ -61,8 +72,33 @@ export function isKnownKey(key: string): boolean {
   return KNOWN.has(key);
 }
 
+const POD_KEY_SET: ReadonlySet<string> = new Set(POD_KEYS);
+export function isPodKey(key: string): key is PodKey {
+  return POD_KEY_SET.has(key);
+}
+
+const SUFFIX_SET: ReadonlySet<string> = new Set(PROBE_KEY_SUFFIXES);
+function isProbeKeySuffix(text: string): text is ProbeKeySuffix {
+  return SUFFIX_SET.has(text);
+}
+
+/** `readiness-period-seconds` → readiness, period-seconds; `readiness` → readiness alone. */
+export function splitProbeKey(key: string): { readonly kind: ProbeKind; readonly suffix?: ProbeKeySuffix | undefined } | undefined {
+  const kind = probeKindOf(key);
+  if (kind === undefined) return undefined;
+  if (key === kind) return { kind };
+  const suffix = key.slice(kind.length + 1);
+  return isProbeKeySuffix(suffix) ? { kind, suffix } : undefined;
+}
+
 export function probeKey(kind: ProbeKind, suffix: ProbeKeySuffix): string {
   return `${kind}-${suffix}`;
+}
+
+/** The probe a `{probe}` or `{probe}-…` key is about (`readiness-gates` is about the pod). */
+export function probeKindOf(key: string): ProbeKind | undefined {
+  if (key === 'readiness-gates') return undefined;
+  return PROBE_KINDS.find((kind) => key === kind || key.startsWith(`${kind}-`));
 }
 
 /**
@@ -70,27 +106,47 @@ export function probeKey(kind: ProbeKind, suffix: ProbeKeySuffix): string {
  * (`readiness-gates` is about the pod, not the readiness probe).
  */
 export function isProbeSpecificKey(kind: ProbeKind, key: string): boolean {
-  return key.startsWith(`${kind}-`) && key !== 'readiness-gates';
+  return probeKindOf(key) === kind && key !== kind;
 }
 
+/** A key under the prefix in any letter case (`Probe-Injector.io/inject`): ours, misspelt. */
+export function looksLikeOurs(fullKey: string): boolean {
+  return fullKey.length >= PREFIX.length && fullKey.slice(0, PREFIX.length).toLowerCase() === PREFIX;
+}
+
+/** Suffixes that only exist per probe: `command` alone is `{probe}-command`. */
+const PER_PROBE_ONLY: readonly string[] = PROBE_KEY_SUFFIXES.filter((suffix) => !isKnownKey(suffix));
+
 /**
- * The known key nearest to a typo: the shortest known key it is the start of (`liveness-period` →
- * `liveness-period-seconds`), else the one at the least edit distance (ties keep catalogue order).
+ * The known keys nearest to a typo (without the prefix): the shortest known key it is the start of
+ * (`liveness-period` → `liveness-period-seconds`); a per-probe suffix used alone (`command`) → the
+ * three `{probe}-command` keys; else the key at the least edit distance (ties keep catalogue order).
+ * The key is lower-cased first, so `Inject` suggests `inject`.
  */
-export function nearestKnownKey(typo: string): string {
-  const key = typo.slice(0, 64); // no known key is longer; keeps the cost bounded for hostile input
+export function nearestKnownKeys(typo: string): string[] {
+  const key = typo.slice(0, 64).toLowerCase(); // no known key is longer; keeps the cost bounded for hostile input
+  if (KNOWN.has(key)) return [key];
   const completions = KNOWN_KEYS.filter((candidate) => key.length >= 3 && candidate.startsWith(key));
-  if (completions.length > 0) return completions.reduce((a, b) => (b.length < a.length ? b : a));
-  let best = KNOWN_KEYS[0] ?? '';
+  if (completions.length > 0) return [completions.reduce((a, b) => (b.length < a.length ? b : a))];
+  const [bestKey, keyDistance] = nearest(key, KNOWN_KEYS);
+  const [bestSuffix, suffixDistance] = nearest(key, PER_PROBE_ONLY);
+  if (suffixDistance <= keyDistance && suffixDistance <= Math.max(1, Math.floor(key.length / 4))) {
+    return PROBE_KINDS.map((kind) => `${kind}-${bestSuffix}`);
+  }
+  return [bestKey];
+}
+
+function nearest(key: string, candidates: readonly string[]): [string, number] {
+  let best = candidates[0] ?? '';
   let bestDistance = Number.POSITIVE_INFINITY;
-  for (const candidate of KNOWN_KEYS) {
+  for (const candidate of candidates) {
     const distance = levenshtein(key, candidate, bestDistance);
     if (distance < bestDistance) {
       best = candidate;
       bestDistance = distance;
     }
   }
-  return best;
+  return [best, bestDistance];
 }
 
 /** Edit distance, giving up (returning `limit`) once every path is already at least `limit`. */

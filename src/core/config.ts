@@ -1,56 +1,82 @@
-import { resolveProfiles, type Profile, type ResolvedProfile } from './profile.js';
+import { parseKubernetesVersion } from './kubernetes-version.js';
+import { resolveProfiles } from './profile.js';
+import type { DeregisterDefaults, DeregisterVia, ErrorPolicy, InjectionConfig, NacosGateConfig, NacosServerConfig, Profile } from './settings.js';
 
-export const ERROR_POLICIES = ['reject', 'warn'] as const;
-export type ErrorPolicy = (typeof ERROR_POLICIES)[number];
+/** The deregistration path each `via` calls unless told otherwise. */
+export const DEFAULT_DEREGISTER_PATH = {
+  endpoint: '/api/nacos/deregister',
+  actuator: '/actuator/serviceregistry',
+} as const satisfies Record<DeregisterVia, string>;
 
-export const DEREGISTER_MODES = ['exec', 'http'] as const;
-export type DeregisterMode = (typeof DEREGISTER_MODES)[number];
-
-export const DEREGISTER_METHODS = ['GET', 'POST', 'PUT', 'DELETE'] as const;
-export type DeregisterMethod = (typeof DEREGISTER_METHODS)[number];
-
-/** Defaults of the `nacos-deregister-*` annotations. */
-export interface NacosDefaults {
-  readonly mode: DeregisterMode;
-  readonly path: string;
-  readonly method: DeregisterMethod;
-  readonly timeoutSeconds: number;
-  readonly sleepSeconds: number;
-}
-
-/** What the injection core needs to know, already validated (the shell validates the file). */
-export interface InjectionConfig {
-  readonly injectByDefault: boolean;
-  readonly errorPolicy: ErrorPolicy;
-  /** Time the application itself needs to shut down after the preStop hook. */
-  readonly shutdownSeconds: number;
-  readonly nacos: NacosDefaults;
-  readonly profiles: ReadonlyMap<string, ResolvedProfile>;
-}
-
-export const DEFAULT_NACOS: NacosDefaults = {
+export const DEFAULT_DEREGISTER: DeregisterDefaults = {
   mode: 'exec',
-  path: '/api/nacos/deregister',
+  via: 'endpoint',
+  path: DEFAULT_DEREGISTER_PATH.endpoint,
   method: 'GET',
   timeoutSeconds: 3,
   sleepSeconds: 35,
 };
 
-export interface InjectionConfigInput {
+export const DEFAULT_NACOS_SERVER: NacosServerConfig = {
+  addresses: ['http://nacos.nacos.svc.cluster.local:8848'],
+  contextPath: '/nacos',
+  apiVersion: 'v1',
+  timeoutSeconds: 3,
+};
+
+export const DEFAULT_GATE: NacosGateConfig = {
+  conditionType: 'nacos.io/registered',
+  pollSeconds: 2,
+  warnAfterSeconds: 120,
+  timeoutSeconds: 0,
+  onTimeout: 'wait',
+};
+
+export const DEFAULT_SHUTDOWN_SECONDS = 10;
+
+/** The config file's shape after validation: every key optional (SPEC §5). */
+export interface ConfigInput {
   readonly injectByDefault?: boolean | undefined;
   readonly errorPolicy?: ErrorPolicy | undefined;
   readonly shutdownSeconds?: number | undefined;
-  readonly nacos?: Partial<NacosDefaults> | undefined;
+  /** `"1.30"`: overrides the version `serve` detects. */
+  readonly kubernetesVersion?: string | undefined;
+  readonly nacos?:
+    | {
+        readonly deregister?: Partial<DeregisterDefaults> | undefined;
+        readonly namespace?: string | undefined;
+        readonly group?: string | undefined;
+        readonly server?: Partial<NacosServerConfig> | undefined;
+        readonly gate?: Partial<NacosGateConfig> | undefined;
+      }
+    | undefined;
   readonly profiles?: Readonly<Record<string, Profile>> | undefined;
 }
 
-/** Fills in the defaults of SPEC §5 and resolves the profiles once. */
-export function makeInjectionConfig(input: InjectionConfigInput = {}): InjectionConfig {
+/**
+ * Fills in the defaults of SPEC §5 and resolves the profiles once. The input is already validated
+ * (the config file's schema leaves absent keys out, never `undefined`).
+ */
+export function makeInjectionConfig(input: ConfigInput = {}): InjectionConfig {
+  const nacos = input.nacos ?? {};
+  const deregister = nacos.deregister ?? {};
+  const via = deregister.via ?? DEFAULT_DEREGISTER.via;
   return {
     injectByDefault: input.injectByDefault ?? false,
     errorPolicy: input.errorPolicy ?? 'reject',
-    shutdownSeconds: input.shutdownSeconds ?? 10,
-    nacos: { ...DEFAULT_NACOS, ...Object.fromEntries(Object.entries(input.nacos ?? {}).filter(([, v]) => v !== undefined)) },
+    shutdownSeconds: input.shutdownSeconds ?? DEFAULT_SHUTDOWN_SECONDS,
+    kubernetesVersion: input.kubernetesVersion === undefined ? undefined : parseKubernetesVersion(input.kubernetesVersion),
+    nacos: {
+      deregister: { ...DEFAULT_DEREGISTER, path: DEFAULT_DEREGISTER_PATH[via], ...deregister },
+      namespace: nacos.namespace ?? 'public',
+      group: nacos.group ?? 'DEFAULT_GROUP',
+      server: { ...DEFAULT_NACOS_SERVER, ...nacos.server },
+      gate: { ...DEFAULT_GATE, ...nacos.gate },
+    },
     profiles: resolveProfiles(input.profiles),
   };
 }
+
+export type { InjectionConfig } from './settings.js';
+/** The same, by the name the tests use. */
+export type InjectionConfigInput = ConfigInput;

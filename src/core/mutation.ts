@@ -1,94 +1,166 @@
-import { PREFIX } from './annotation-keys.js';
-import { parseSettings, readInject } from './annotations.js';
-import type { InjectionConfig } from './config.js';
+import { looksLikeOurs, PREFIX, STATUS_ANNOTATION, isKnownKey } from './annotation-keys.js';
+import { parseSettings, unknownKey } from './annotations.js';
+import { annotationBytes, BOUNDS } from './bounds.js';
+import type { NacosIdentity } from './nacos-identity.js';
 import { toPatch, type PatchOperation } from './patch.js';
-import { planAddsNothing, planInjection, type InjectedItem } from './plan.js';
-import type { Pod } from './pod.js';
-import { formatProblem, MAX_LISTED_PROBLEMS, type Problem } from './problem.js';
-import { readStatus, STATUS_ANNOTATION } from './status.js';
+import { planAddsNothing, planInjection, type Plan } from './plan.js';
+import { annotationsOf, type ContainerList, type Pod } from './pod.js';
+import { dedupe, type Problem, type Problems } from './problems.js';
+import type { InjectionConfig, InjectionSettings } from './settings.js';
+import { readStatus } from './status.js';
 import { selectTargets } from './targets.js';
-import { isInvalid } from './values.js';
+import type { InjectedItem, Warning } from './warnings.js';
 
 export const OUTCOMES = ['skipped', 'unchanged', 'patched', 'denied'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
+/** How the pod came to be looked at, or why not. */
+export const REASONS = {
+  notOptedIn: `not opted in (${PREFIX}inject is not "true")`,
+  optedOut: `${PREFIX}inject is "false"`,
+  optedIn: `opted in (${PREFIX}inject is "true")`,
+  byDefault: 'opted in by injectByDefault',
+} as const;
+export type Reason = (typeof REASONS)[keyof typeof REASONS];
+
+export interface ContainerReport {
+  readonly name: string;
+  readonly list: ContainerList;
+  readonly added: readonly InjectedItem[];
+  readonly kept: readonly InjectedItem[];
+}
+
 /** The whole answer of the injection core for one pod. Pure data: the shells decide how to say it. */
 export interface Mutation {
   readonly outcome: Outcome;
-  /** Why, in a few words (for `--explain` and logs). */
-  readonly reason: string;
+  readonly reason: Reason;
   readonly patch: readonly PatchOperation[];
-  readonly warnings: readonly string[];
-  /** Non-empty exactly when the annotations are invalid (denied, or allowed with warnings under `warn`). */
+  /** The patch as JSON (empty when there is none), within `BOUNDS.patchBytes`. */
+  readonly patchJson: string;
+  readonly warnings: readonly Warning[];
+  /** Non-empty exactly when the pod is refused (denied, or allowed unchanged under `warn`). */
   readonly problems: readonly Problem[];
-  readonly containers: readonly { readonly name: string; readonly added: readonly InjectedItem[]; readonly kept: readonly InjectedItem[] }[];
+  readonly containers: readonly ContainerReport[];
   /** Readiness gates added to the pod. */
   readonly readinessGates: readonly string[];
+  /** Labels added to the pod. */
+  readonly labels: readonly string[];
   /** The grace period, when it was raised. */
   readonly grace?: { readonly from: number; readonly to: number } | undefined;
+  /** The pod's Nacos identity, when it carries the gate. */
+  readonly identity?: NacosIdentity | undefined;
 }
 
 export interface MutateOptions {
   /** JSON Pointer of the pod-shaped object inside the document being patched (default: the root). */
-  readonly root?: string;
+  readonly root?: string | undefined;
 }
 
 /**
  * Decides whether a pod is opted in and, if so, what to add: annotations → settings → targets →
- * plan → patch. Never throws on any pod that passed the schema.
+ * plan → patch. Every stage adds its problems to one collector and the next still runs, so a
+ * denial lists everything at once. Never throws on any pod that passed the schema.
  */
 export function mutatePod(pod: Pod, config: InjectionConfig, options: MutateOptions = {}): Mutation {
-  const annotations = pod.metadata?.annotations ?? {};
-  const inject = readInject(annotations);
-  if (inject !== undefined && isInvalid(inject)) {
-    return invalid([{ key: 'inject', value: annotations[`${PREFIX}inject`], message: inject.invalid }], config);
-  }
-  if (!(inject ?? config.injectByDefault)) {
-    return skipped(inject === false ? `${PREFIX}inject is "false"` : `not opted in (${PREFIX}inject is not "true")`);
+  const annotations = annotationsOf(pod);
+  const problems: Problems = [];
+  const warnings: Warning[] = [];
+
+  const inject = annotations[`${PREFIX}inject`];
+  if (inject === 'false') return skipped(REASONS.optedOut, []);
+  if (inject === undefined && !config.injectByDefault) return skipped(REASONS.notOptedIn, unknownKeyWarnings(annotations));
+  // An invalid `inject` value is a problem, and the pod is checked as if opted in: it meant something.
+  const byDefault = inject === undefined;
+
+  // Kubernetes refuses more than 256 KiB of annotations: say so before reading any of them.
+  const bytes = annotationBytes(annotations);
+  if (bytes > BOUNDS.annotationBytes) {
+    return refused([{ key: '', message: `metadata.annotations: the annotations take more than ${BOUNDS.annotationBytes} bytes, Kubernetes' limit for a pod`, origin: 'bound' }], byDefault, config);
   }
 
-  const parsed = parseSettings(annotations, config);
-  if ('problems' in parsed) return invalid(parsed.problems, config);
-  const { settings } = parsed;
-
+  const settings = parseSettings(annotations, config, problems);
   const status = readStatus(annotations[STATUS_ANNOTATION]);
-  const targets = selectTargets(pod, settings.containers, status);
-  if ('key' in targets) return invalid([targets], config);
-
-  const plan = planInjection(pod, settings, targets, status, config);
-  if (Array.isArray(plan)) return invalid(plan, config);
-
-  const containers = plan.containers.map((c) => ({
-    name: c.name,
-    added: [...c.probes.map((p) => p.field), ...(c.preStop ? ['preStop' as const] : [])],
-    kept: c.kept,
-  }));
-  if (planAddsNothing(plan)) {
-    return { outcome: 'unchanged', reason: 'opted in; the pod already has everything', patch: [], warnings: plan.warnings, problems: [], containers, readinessGates: [] };
+  const targets = selectTargets(pod, settings.containers, status, config.kubernetesVersion, problems, warnings);
+  const amplified = copiedBytes(settings) * targets.length;
+  if (amplified > BOUNDS.patchBytes) {
+    problems.push({
+      key: 'containers',
+      message: `the probe values given would be copied into ${targets.length} containers (${amplified} bytes), over the ${BOUNDS.patchBytes}-byte bound of an answer`,
+      origin: 'bound',
+    });
+    return refused(problems, byDefault, config);
   }
+  const plan = planInjection(pod, settings, targets, { config, status, byDefault }, problems, warnings);
+  if (problems.length > 0) return refused(problems, byDefault, config);
+
+  const reason = byDefault ? REASONS.byDefault : REASONS.optedIn;
+  const report = reportOf(plan);
+  if (planAddsNothing(plan)) return { outcome: 'unchanged', reason, patch: [], patchJson: '', warnings: bounded(warnings), problems: [], ...report, readinessGates: [], labels: [], grace: undefined };
   const patch = toPatch(pod, plan, status, options.root);
-  return { outcome: 'patched', reason: 'opted in', patch, warnings: plan.warnings, problems: [], containers, readinessGates: plan.readinessGates, grace: plan.grace };
+  const patchJson = JSON.stringify(patch);
+  if (patchJson.length > BOUNDS.patchBytes) {
+    const over: Problem = { key: 'containers', message: `the patch would take ${patchJson.length} bytes, over the ${BOUNDS.patchBytes}-byte bound of an answer`, origin: 'bound' };
+    return refused([over], byDefault, config);
+  }
+  return { outcome: 'patched', reason, patch, patchJson, warnings: bounded(warnings), problems: [], ...report };
 }
 
-function skipped(reason: string): Mutation {
-  return { outcome: 'skipped', reason, patch: [], warnings: [], problems: [], containers: [], readinessGates: [] };
+function reportOf(plan: Plan): Pick<Mutation, 'containers' | 'readinessGates' | 'labels' | 'grace' | 'identity'> {
+  return {
+    containers: plan.containers.map((c) => ({
+      name: c.target.container.name,
+      list: c.target.list,
+      added: [...c.probes.map((p) => p.field), ...(c.preStop ? ['preStop' as const] : [])],
+      kept: c.kept,
+    })),
+    readinessGates: plan.readinessGates,
+    labels: Object.keys(plan.labels),
+    grace: plan.grace,
+    identity: plan.identity,
+  };
+}
+
+/** What the annotations copy into every target container: the only values that grow the answer. */
+function copiedBytes(settings: InjectionSettings): number {
+  let total = 0;
+  for (const { settings: own, override } of Object.values(settings.probes)) {
+    if (override) total += JSON.stringify(override).length;
+    total += (own.command ?? []).reduce((sum, arg) => sum + arg.length + 3, 0) + (own.grpcService?.length ?? 0);
+  }
+  return total;
+}
+
+function skipped(reason: Reason, warnings: Warning[]): Mutation {
+  return { outcome: 'skipped', reason, patch: [], patchJson: '', warnings, problems: [], containers: [], readinessGates: [], labels: [] };
+}
+
+/**
+ * Keys under the prefix (in any case) that are not known, on a pod that is not opted in: a typo in
+ * `inject` itself is the usual reason a pod was not injected, so it is worth a warning.
+ */
+function unknownKeyWarnings(annotations: Readonly<Record<string, string>>): Warning[] {
+  const warnings: Warning[] = [];
+  let count = 0;
+  for (const key in annotations) {
+    if (!Object.hasOwn(annotations, key) || !looksLikeOurs(key)) continue;
+    if (key.startsWith(PREFIX) && isKnownKey(key.slice(PREFIX.length))) continue;
+    if (count++ < BOUNDS.suggestions) warnings.push({ kind: 'unknown-key', ...unknownKey(key, true) });
+  }
+  return bounded(warnings, count);
 }
 
 /** `reject`: deny. `warn`: allow unchanged, and say every problem as a warning. */
-function invalid(problems: readonly Problem[], config: InjectionConfig): Mutation {
-  if (config.errorPolicy === 'reject') {
-    return { outcome: 'denied', reason: 'invalid annotations', patch: [], warnings: [], problems, containers: [], readinessGates: [] };
-  }
-  return {
-    outcome: 'unchanged',
-    reason: 'invalid annotations (errorPolicy: warn, nothing injected)',
-    patch: [],
-    warnings: [
-      ...problems.slice(0, MAX_LISTED_PROBLEMS).map((problem) => `probe-injector: ${formatProblem(problem)}`),
-      ...(problems.length > MAX_LISTED_PROBLEMS ? [`probe-injector: … and ${problems.length - MAX_LISTED_PROBLEMS} more problems`] : []),
-    ],
-    problems,
-    containers: [],
-    readinessGates: [],
-  };
+function refused(found: readonly Problem[], byDefault: boolean, config: InjectionConfig): Mutation {
+  const problems = dedupe(found);
+  const reason = byDefault ? REASONS.byDefault : REASONS.optedIn;
+  const base = { reason, patch: [], patchJson: '', problems, containers: [], readinessGates: [], labels: [] };
+  if (config.errorPolicy === 'reject') return { ...base, outcome: 'denied', warnings: [] };
+  return { ...base, outcome: 'unchanged', warnings: bounded(problems.map((problem) => ({ kind: 'problem', problem })), problems.length) };
 }
+
+/** At most `BOUNDS.warnings` warnings, the last one saying how many more there were. */
+function bounded(warnings: readonly Warning[], total = warnings.length): Warning[] {
+  if (total <= BOUNDS.warnings) return [...warnings];
+  return [...warnings.slice(0, BOUNDS.warnings - 1), { kind: 'more', count: total - (BOUNDS.warnings - 1) }];
+}
+

@@ -1,19 +1,19 @@
 import type { V1LifecycleHandler, V1Probe } from '@kubernetes/client-node';
-import { isProbeSpecificKey, PREFIX, PROBE_FIELD, PROBE_KINDS, type ProbeField } from './annotation-keys.js';
-import type { InjectionSettings } from './annotations.js';
-import type { InjectionConfig } from './config.js';
-import { DEFAULT_GRACE_PERIOD_SECONDS, type ExistingProbe, type Pod } from './pod.js';
-import { buildPreStop } from './pre-stop.js';
-import { quoteValue, type Problem } from './problem.js';
-import { buildProbe, draftProbe, type ProbeDraft } from './probe.js';
+import { isProbeSpecificKey, NACOS_GATE_LABEL, PROBE_FIELD, PROBE_KINDS, type ProbeField } from './annotation-keys.js';
+import { nacosIdentity, type NacosIdentity } from './nacos-identity.js';
+import { DEFAULT_GRACE_PERIOD_SECONDS, labelsOf, type Pod } from './pod.js';
+import type { ProbePorts } from './ports.js';
+import { deregisterHook, sleepHook } from './pre-stop.js';
+import { buildProbe, defaultsHaveNoPort, draftProbe } from './probe.js';
+import { podProblem, type Problems } from './problems.js';
+import type { InjectionConfig, InjectionSettings } from './settings.js';
 import type { InjectionStatus } from './status.js';
-import type { Targets } from './targets.js';
-
-export type InjectedItem = ProbeField | 'preStop';
+import type { Target } from './targets.js';
+import { quote } from './text.js';
+import type { InjectedItem, Warning } from './warnings.js';
 
 export interface ContainerPlan {
-  readonly index: number;
-  readonly name: string;
+  readonly target: Target;
   readonly probes: readonly { readonly field: ProbeField; readonly probe: V1Probe }[];
   readonly preStop?: V1LifecycleHandler | undefined;
   /** What the spec already had and was kept, though the settings would have added it. */
@@ -24,34 +24,36 @@ export interface ContainerPlan {
 export interface Plan {
   readonly containers: readonly ContainerPlan[];
   readonly readinessGates: readonly string[];
+  /** Labels to add (the Nacos gate's). */
+  readonly labels: Readonly<Record<string, string>>;
+  /** The Nacos identity, when the pod carries the gate. */
+  readonly identity?: NacosIdentity | undefined;
   readonly grace?: { readonly from: number; readonly to: number } | undefined;
-  readonly warnings: readonly string[];
 }
 
-export function planInjection(
-  pod: Pod,
-  settings: InjectionSettings,
-  targets: Targets,
-  status: InjectionStatus | undefined,
-  config: InjectionConfig,
-): Plan | Problem[] {
-  const problems: Problem[] = [];
-  const drafts: ProbeDraft[] = [];
-  for (const kind of PROBE_KINDS) {
-    const draft = draftProbe(kind, settings);
-    if (Array.isArray(draft)) problems.push(...draft);
-    else if (draft) drafts.push(draft);
-  }
-  if (problems.length > 0) return problems;
+export interface PlanContext {
+  readonly config: InjectionConfig;
+  /** The status annotation of an earlier invocation: kept items are then not worth a warning again. */
+  readonly status: InjectionStatus | undefined;
+  /** Opted in by `injectByDefault` alone: what the defaults cannot do is skipped, not refused. */
+  readonly byDefault: boolean;
+}
 
-  const warnings = [...targets.warnings];
-  const containers: ContainerPlan[] = [];
-  for (const index of targets.indexes) {
-    const container = pod.spec.containers[index];
-    if (!container) continue;
-    // Warn about a kept item only when no status annotation is there yet: if there is one, this is a
-    // reinvocation, and what was kept was either said already or added by us — it stays silent.
-    const silent = status !== undefined;
+/**
+ * Plans the injection into each target container, then the pod-wide parts: readiness gates, the
+ * Nacos gate's label and identity, the grace period. Problems go into the collector and planning
+ * carries on, so every problem of every container is found.
+ */
+export function planInjection(pod: Pod, settings: InjectionSettings, targets: readonly Target[], context: PlanContext, problems: Problems, warnings: Warning[]): Plan {
+  const { config, status, byDefault } = context;
+  const version = config.kubernetesVersion;
+  const drafts = PROBE_KINDS.flatMap((kind) => draftProbe(kind, settings, version, problems) ?? []);
+  // A reinvocation (status present) says nothing about kept items: they were said already, or are ours.
+  const silent = status !== undefined;
+  const noPort: string[] = [];
+
+  const containers = targets.map((target): ContainerPlan => {
+    const { container } = target;
     const probes: { field: ProbeField; probe: V1Probe }[] = [];
     const kept: InjectedItem[] = [];
     for (const draft of drafts) {
@@ -59,62 +61,74 @@ export function planInjection(
       if (container[field] != null) {
         kept.push(field);
         const asked = [...settings.givenKeys].find((key) => isProbeSpecificKey(draft.kind, key));
-        if (asked !== undefined && !silent) {
-          warnings.push(`probe-injector: container ${quoteValue(container.name)} already has a ${field}; kept it and ignored ${PREFIX}${asked}`);
-        }
+        if (asked !== undefined && !silent) warnings.push({ kind: 'kept', container: container.name, item: field, key: asked });
         continue;
       }
-      const probe = buildProbe(draft, container);
-      if ('key' in probe) problems.push(probe as Problem);
-      else probes.push({ field, probe });
-    }
-
-    let preStop: V1LifecycleHandler | undefined;
-    if (settings.deregister) {
-      if (container.lifecycle?.preStop != null) {
-        kept.push('preStop');
-        if (!silent) {
-          warnings.push(`probe-injector: container ${quoteValue(container.name)} already has a preStop hook; kept it and ignored ${PREFIX}nacos-deregister`);
-        }
-      } else {
-        const readiness = container.readinessProbe ?? (probes.find((p) => p.field === 'readinessProbe')?.probe as ExistingProbe | undefined);
-        const hook = buildPreStop(settings.deregister, container, readiness ?? undefined);
-        if ('key' in hook) problems.push(hook as Problem);
-        else preStop = hook;
+      if (byDefault && defaultsHaveNoPort(draft, container)) {
+        if (!noPort.includes(container.name)) noPort.push(container.name);
+        continue;
       }
+      const probe = buildProbe(draft, target, problems);
+      if (probe) probes.push({ field, probe });
     }
-    containers.push({ index, name: container.name, probes, preStop, kept });
-  }
-  if (problems.length > 0) return dedupe(problems);
+    const readiness = container.readinessProbe ?? readinessOf(probes);
+    let preStop: V1LifecycleHandler | undefined;
+    const hookKey = settings.deregister ? 'nacos-deregister' : settings.preStopSleepSeconds !== undefined ? 'prestop-sleep-seconds' : undefined;
+    if (hookKey !== undefined && container.lifecycle?.preStop != null) {
+      kept.push('preStop');
+      if (!silent) warnings.push({ kind: 'kept', container: container.name, item: 'preStop', key: hookKey });
+    } else if (settings.deregister) {
+      preStop = deregisterHook(settings.deregister, container, readiness, problems);
+    } else if (settings.preStopSleepSeconds !== undefined) {
+      preStop = sleepHook(settings.preStopSleepSeconds, version);
+    }
+    return { target, probes, preStop, kept };
+  });
+  if (noPort.length > 0) warnings.push({ kind: 'no-port', containers: noPort });
 
   const existingGates = new Set((pod.spec.readinessGates ?? []).map((gate) => gate.conditionType));
   const readinessGates = settings.readinessGates.filter((gate) => !existingGates.has(gate));
 
+  // The Nacos gate: its pods are labelled for the controller, and must have a Nacos identity.
+  const { conditionType } = config.nacos.gate;
+  let identity: NacosIdentity | undefined;
+  const labels: Record<string, string> = {};
+  if (existingGates.has(conditionType) || readinessGates.includes(conditionType)) {
+    const first = containers[0];
+    const readiness = first && (first.target.container.readinessProbe ?? readinessOf(first.probes));
+    identity = nacosIdentity(settings.nacos, labelsOf(pod), config, first?.target, readiness, conditionType, problems);
+    const label = labelsOf(pod)[NACOS_GATE_LABEL];
+    if (label === undefined) labels[NACOS_GATE_LABEL] = 'true';
+    else if (label !== 'true') {
+      problems.push(podProblem('readiness-gates', `the pod carries the readiness gate ${quote(conditionType)} but its label ${NACOS_GATE_LABEL} is ${quote(label)}: the gate controller only watches pods labelled "true", so the pod would never become Ready; remove the label`));
+    }
+  }
+
   let grace: Plan['grace'];
-  if (settings.deregister && containers.some((c) => c.preStop)) {
-    const { timeoutSeconds, sleepSeconds } = settings.deregister;
-    const needed = timeoutSeconds + sleepSeconds + config.shutdownSeconds;
+  if (containers.some((c) => c.preStop)) {
+    const callSeconds = settings.deregister?.timeoutSeconds ?? 0;
+    const sleepSeconds = settings.deregister?.sleepSeconds ?? settings.preStopSleepSeconds ?? 0;
+    const needed = callSeconds + sleepSeconds + config.shutdownSeconds;
     const current = pod.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_PERIOD_SECONDS;
     if (current < needed) {
       grace = { from: current, to: needed };
-      warnings.push(
-        `probe-injector: raised terminationGracePeriodSeconds from ${current} to ${needed} (preStop: ${timeoutSeconds}s call + ${sleepSeconds}s wait, then ${config.shutdownSeconds}s shutdown)`,
-      );
+      warnings.push({ kind: 'grace-raised', from: current, to: needed, callSeconds, sleepSeconds, shutdownSeconds: config.shutdownSeconds });
     }
   }
-  return { containers, readinessGates, grace, warnings };
+  return { containers, readinessGates, labels, identity, grace };
+}
+
+/** The readiness probe being injected. */
+function readinessOf(probes: readonly { readonly field: ProbeField; readonly probe: V1Probe }[]): ProbePorts | undefined {
+  return probes.find((p) => p.field === 'readinessProbe')?.probe;
 }
 
 export function planAddsNothing(plan: Plan): boolean {
-  return plan.readinessGates.length === 0 && plan.grace === undefined && plan.containers.every((c) => c.probes.length === 0 && !c.preStop);
+  return (
+    plan.readinessGates.length === 0 &&
+    plan.grace === undefined &&
+    Object.keys(plan.labels).length === 0 &&
+    plan.containers.every((c) => c.probes.length === 0 && !c.preStop)
+  );
 }
 
-function dedupe(problems: Problem[]): Problem[] {
-  const seen = new Set<string>();
-  return problems.filter((problem) => {
-    const id = `${problem.key}\u0000${problem.value ?? ''}\u0000${problem.message}`;
-    if (seen.has(id)) return false;
-    seen.add(id);
-    return true;
-  });
-}

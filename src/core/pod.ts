@@ -1,7 +1,8 @@
 import * as v from 'valibot';
+import { issueText } from './schema.js';
 
 /**
- * The parts of a Pod the webhook reads, as a schema. Objects are loose: everything else passes
+ * The parts of a Pod the core reads, as a schema. Objects are loose: everything else passes
  * through untouched. It is checked with `v.is` (no copy), so the caller keeps the original object.
  */
 const IntOrString = v.union([v.number(), v.string()]);
@@ -17,6 +18,8 @@ const ExistingProbeSchema = v.looseObject({
 });
 export const ContainerSchema = v.looseObject({
   name: v.string(),
+  /** Only on init containers: `Always` makes it a native sidecar (Kubernetes >= 1.29). */
+  restartPolicy: v.nullish(v.string()),
   ports: v.nullish(v.array(ContainerPortSchema)),
   startupProbe: v.nullish(ExistingProbeSchema),
   readinessProbe: v.nullish(ExistingProbeSchema),
@@ -27,12 +30,14 @@ export const PodMetadataSchema = v.looseObject({
   name: v.nullish(v.string()),
   generateName: v.nullish(v.string()),
   namespace: v.nullish(v.string()),
+  labels: v.nullish(v.record(v.string(), v.string())),
   annotations: v.nullish(v.record(v.string(), v.string())),
 });
 export const PodSchema = v.looseObject({
   metadata: v.nullish(PodMetadataSchema),
   spec: v.looseObject({
     containers: v.array(ContainerSchema),
+    initContainers: v.nullish(v.array(ContainerSchema)),
     readinessGates: v.nullish(v.array(v.looseObject({ conditionType: v.string() }))),
     terminationGracePeriodSeconds: v.nullish(v.number()),
   }),
@@ -42,6 +47,9 @@ export type Pod = v.InferInput<typeof PodSchema>;
 export type Container = v.InferInput<typeof ContainerSchema>;
 export type ContainerPort = v.InferInput<typeof ContainerPortSchema>;
 export type ExistingProbe = v.InferInput<typeof ExistingProbeSchema>;
+
+/** The two lists a target container can be in: regular containers, and init containers (native sidecars). */
+export type ContainerList = 'containers' | 'initContainers';
 
 /** Kubernetes' default when a pod leaves `terminationGracePeriodSeconds` unset. */
 export const DEFAULT_GRACE_PERIOD_SECONDS = 30;
@@ -53,23 +61,23 @@ export function isPod(value: unknown): value is Pod {
 /** Why a value is not a pod, as `path: message` strings (for the 400 answer). */
 export function podIssues(value: unknown): string[] {
   const result = v.safeParse(PodSchema, value);
-  return result.success ? [] : result.issues.slice(0, 10).map(describeIssue);
+  return result.success ? [] : result.issues.slice(0, 10).map((issue) => issueText(issue));
 }
 
-export function describeIssue(issue: v.BaseIssue<unknown>): string {
-  const path = v.getDotPath(issue);
-  return path ? `${path}: ${issue.message}` : issue.message;
+export function annotationsOf(pod: Pod): Readonly<Record<string, string>> {
+  return pod.metadata?.annotations ?? {};
 }
 
-/** The ports a container declares that speak TCP (protocol absent means TCP). */
-export function tcpPorts(container: Container): ContainerPort[] {
-  return (container.ports ?? []).filter((port) => (port.protocol ?? 'TCP') === 'TCP');
+export function labelsOf(pod: Pod): Readonly<Record<string, string>> {
+  return pod.metadata?.labels ?? {};
 }
 
-export function findNamedPort(container: Container, name: string): ContainerPort | undefined {
-  return (container.ports ?? []).find((port) => port.name === name);
+/** An init container that keeps running beside the app: Kubernetes' native sidecar. */
+export function isNativeSidecar(container: Container): boolean {
+  return container.restartPolicy === 'Always';
 }
 
+/** `orders` or `orders-7d9c-*` (a templated pod's generateName), for logs and messages. */
 export function podDisplayName(pod: Pod): string {
   const metadata = pod.metadata;
   return metadata?.name || (metadata?.generateName ? `${metadata.generateName}*` : '(unnamed)');

@@ -29,9 +29,9 @@ export const http = (kind: Kind, path = '/', port: number | string = 8080, schem
 export const grpc = (kind: Kind, port = 8080, service?: string) => ({ grpc: { port, ...(service && { service }) }, ...TIMINGS[kind] });
 export const exec = (kind: Kind, command: string[]) => ({ exec: { command }, ...TIMINGS[kind] });
 
-/** The three probes of a profile on container `index`. */
-export function setProbes(pod: Pod, probes: Partial<Record<Kind, object>>, index = 0): void {
-  for (const [kind, probe] of Object.entries(probes)) pod.spec.containers[index][FIELD[kind as Kind]] = probe;
+/** The three probes of a profile on container `index` (of `spec.containers`, or `spec.initContainers`). */
+export function setProbes(pod: Pod, probes: Partial<Record<Kind, object>>, index = 0, list: 'containers' | 'initContainers' = 'containers'): void {
+  for (const [kind, probe] of Object.entries(probes)) pod.spec[list][index][FIELD[kind as Kind]] = probe;
 }
 
 export function setStatus(pod: Pod, status: object): void {
@@ -47,6 +47,15 @@ export function execHook(port = 8080, { path = '/api/nacos/deregister', method =
     method === 'GET' ? `wget -q -T ${timeout} -O /dev/null ${url}`
     : method === 'POST' ? `wget -q -T ${timeout} -O /dev/null --post-data '' ${url}`
     : `echo 'probe-injector: ${method} needs curl in the image' >&2`;
+  const script = `if command -v curl >/dev/null 2>&1; then ${curl}; elif command -v wget >/dev/null 2>&1; then ${wget}; else echo 'probe-injector: neither curl nor wget found' >&2; fi; sleep ${sleep}`;
+  return { exec: { command: ['/bin/sh', '-c', script] } };
+}
+
+/** The exec-mode hook with `nacos-deregister-via: actuator`: POST {"status":"DOWN"} as JSON, then the sleep. */
+export function actuatorHook(port = 8080, { path = '/actuator/serviceregistry', timeout = 3, sleep = 35 } = {}) {
+  const url = `'http://127.0.0.1:${port}${path}'`;
+  const curl = `curl -sS -m ${timeout} -X POST -H 'Content-Type: application/json' -d '{"status":"DOWN"}' -o /dev/null ${url}`;
+  const wget = `wget -q -T ${timeout} -O /dev/null --header 'Content-Type: application/json' --post-data '{"status":"DOWN"}' ${url}`;
   const script = `if command -v curl >/dev/null 2>&1; then ${curl}; elif command -v wget >/dev/null 2>&1; then ${wget}; else echo 'probe-injector: neither curl nor wget found' >&2; fi; sleep ${sleep}`;
   return { exec: { command: ['/bin/sh', '-c', script] } };
 }

@@ -3,17 +3,19 @@
  * stored: run through the HTTPS webhook by test/injection.test.ts, and through a real
  * kube-apiserver by test/e2e/injection.e2e.ts (those without a per-case config).
  */
-import type { InjectionConfigInput } from '../../src/core/config.js';
-import { ALL_PROBES, exec, execHook, grpc, http, on, P, setProbes, setStatus, tcp, type Pod } from './expect.js';
+import type { ConfigInput } from '../../src/core/config.js';
+import { actuatorHook, ALL_PROBES, exec, execHook, grpc, http, on, P, setProbes, setStatus, tcp, type Pod } from './expect.js';
 
 const all3 = { containers: { app: ALL_PROBES } };
+/** A cluster that has every feature the webhook can use (gRPC probes, native sidecars, the sleep action). */
+const NEW = { kubernetesVersion: '1.30' } as const;
 const tcp3 = (pod: Pod, port: number | string = 8080) => setProbes(pod, { startup: tcp('startup', port), readiness: tcp('readiness', port), liveness: tcp('liveness', port) });
 
 /** Makes the pod a case starts from: one container `app` with a TCP port named `http` (8080). */
 export type MakePod = (annotations?: Record<string, string>, change?: (pod: Pod) => void) => Pod;
 
 /** What kube-apiserver must support for a case (v1.20, the e2e server, lacks these). */
-export type Needs = 'grpc-probes';
+export type Needs = 'grpc-probes' | 'sleep-action' | 'native-sidecars';
 
 export interface InjectionCase {
   readonly name: string;
@@ -22,7 +24,7 @@ export interface InjectionCase {
   /** The pod the API server should store; `undefined`: unchanged. */
   readonly expect?: (pod: Pod) => void;
   readonly warnings?: readonly RegExp[];
-  readonly config?: InjectionConfigInput;
+  readonly config?: ConfigInput;
 }
 
 export const INJECTION_CASES: InjectionCase[] = [
@@ -67,6 +69,7 @@ export const INJECTION_CASES: InjectionCase[] = [
   {
     name: 'profile grpc: gRPC health checking on the numeric port',
     needs: 'grpc-probes',
+    config: NEW,
     pod: (make) => make(on({ profile: 'grpc' })),
     expect: (pod) => (setProbes(pod, { startup: grpc('startup'), readiness: grpc('readiness'), liveness: grpc('liveness') }), setStatus(pod, all3)),
   },
@@ -94,6 +97,7 @@ export const INJECTION_CASES: InjectionCase[] = [
   {
     name: 'type grpc with a port name: resolved to the container port number',
     needs: 'grpc-probes',
+    config: NEW,
     pod: (make) => make(on({ type: 'grpc', port: 'http' })),
     expect: (pod) => (setProbes(pod, { startup: grpc('startup'), readiness: grpc('readiness'), liveness: grpc('liveness') }), setStatus(pod, all3)),
   },
@@ -212,6 +216,7 @@ export const INJECTION_CASES: InjectionCase[] = [
   {
     name: 'grpc-service per probe',
     needs: 'grpc-probes',
+    config: NEW,
     pod: (make) => make(on({ type: 'grpc', 'readiness-grpc-service': 'ready', 'liveness-grpc-service': 'live' })),
     expect: (pod) => (
       setProbes(pod, { startup: grpc('startup'), readiness: grpc('readiness', 8080, 'ready'), liveness: grpc('liveness', 8080, 'live') }),
@@ -229,6 +234,7 @@ export const INJECTION_CASES: InjectionCase[] = [
   {
     name: '{probe}-probe with a gRPC port name: resolved to the number',
     needs: 'grpc-probes',
+    config: NEW,
     pod: (make) => make(on({ 'liveness-probe': '{"grpc":{"port":"http"},"terminationGracePeriodSeconds":5}' })),
     expect: (pod) => (
       setProbes(pod, { startup: tcp('startup'), readiness: tcp('readiness'), liveness: { grpc: { port: 8080 }, terminationGracePeriodSeconds: 5 } }),
@@ -257,11 +263,11 @@ export const INJECTION_CASES: InjectionCase[] = [
   // --- readiness gates ------------------------------------------------------------------------
   {
     name: 'readiness-gates creates spec.readinessGates',
-    pod: (make) => make(on({ 'readiness-gates': 'nacos.io/registered, example.com/warm ,nacos.io/registered' })),
+    pod: (make) => make(on({ 'readiness-gates': 'example.com/registered, example.com/warm ,example.com/registered' })),
     expect: (pod) => {
       tcp3(pod);
-      pod.spec.readinessGates = [{ conditionType: 'nacos.io/registered' }, { conditionType: 'example.com/warm' }];
-      setStatus(pod, { ...all3, readinessGates: ['nacos.io/registered', 'example.com/warm'] });
+      pod.spec.readinessGates = [{ conditionType: 'example.com/registered' }, { conditionType: 'example.com/warm' }];
+      setStatus(pod, { ...all3, readinessGates: ['example.com/registered', 'example.com/warm'] });
     },
   },
   {
@@ -274,11 +280,15 @@ export const INJECTION_CASES: InjectionCase[] = [
   },
   {
     name: 'readiness-gates on a pod with an existing readiness probe: no warning (not a {probe}-* key)',
-    pod: (make) => make(on({ 'readiness-gates': 'nacos.io/registered', readiness: 'true' }), (pod) => (pod.spec.containers[0].readinessProbe = { tcpSocket: { port: 8080 } })),
+    pod: (make) => make(on({ 'readiness-gates': 'nacos.io/registered', readiness: 'true' }), (pod) => {
+      pod.metadata.labels = { 'app.kubernetes.io/name': 'orders' };
+      pod.spec.containers[0].readinessProbe = { tcpSocket: { port: 8080 } };
+    }),
     expect: (pod) => {
       setProbes(pod, { startup: tcp('startup'), liveness: tcp('liveness') });
       pod.spec.readinessGates = [{ conditionType: 'nacos.io/registered' }];
-      setStatus(pod, { containers: { app: ['startupProbe', 'livenessProbe'] }, readinessGates: ['nacos.io/registered'] });
+      pod.metadata.labels[`${P}nacos-gate`] = 'true';
+      setStatus(pod, { containers: { app: ['startupProbe', 'livenessProbe'] }, readinessGates: ['nacos.io/registered'], labels: [`${P}nacos-gate`] });
     },
     warnings: [],
   },
@@ -358,19 +368,6 @@ export const INJECTION_CASES: InjectionCase[] = [
     },
   },
   {
-    name: 'deregister port from an existing gRPC readiness probe on a container with no ports',
-    needs: 'grpc-probes',
-    pod: (make) => make(on({ 'nacos-deregister': 'true', readiness: 'false', liveness: 'false', startup: 'false' }), (pod) => {
-      delete pod.spec.containers[0].ports;
-      pod.spec.containers[0].readinessProbe = { grpc: { port: 9555 } };
-    }),
-    expect: (pod) => {
-      pod.spec.containers[0].lifecycle = { preStop: execHook(9555) };
-      pod.spec.terminationGracePeriodSeconds = 48;
-      setStatus(pod, { containers: { app: ['preStop'] }, terminationGracePeriodSeconds: 48 });
-    },
-  },
-  {
     name: 'http mode: an httpGet hook; grace only needs timeout + shutdown, so 30 stays',
     pod: (make) => make(on({ 'nacos-deregister': 'true', 'nacos-deregister-mode': 'http', 'nacos-deregister-method': 'GET', 'nacos-deregister-path': '/off' })),
     expect: (pod) => {
@@ -428,7 +425,7 @@ export const INJECTION_CASES: InjectionCase[] = [
   {
     name: 'config nacos defaults shape the hook and the grace period',
     pod: (make) => make(on({ 'nacos-deregister': 'true', readiness: 'false', liveness: 'false', startup: 'false' })),
-    config: { nacos: { path: '/off', method: 'POST', timeoutSeconds: 5, sleepSeconds: 20 } },
+    config: { nacos: { deregister: { path: '/off', method: 'POST', timeoutSeconds: 5, sleepSeconds: 20 } } },
     expect: (pod) => {
       pod.spec.containers[0].lifecycle = { preStop: execHook(8080, { path: '/off', method: 'POST', timeout: 5, sleep: 20 }) };
       pod.spec.terminationGracePeriodSeconds = 35;
@@ -438,7 +435,7 @@ export const INJECTION_CASES: InjectionCase[] = [
   {
     name: 'config nacos mode http is the default mode; annotations still win',
     pod: (make) => make(on({ 'nacos-deregister': 'true', 'nacos-deregister-path': '/bye', readiness: 'false', liveness: 'false', startup: 'false' })),
-    config: { nacos: { mode: 'http' } },
+    config: { nacos: { deregister: { mode: 'http' } } },
     expect: (pod) => {
       pod.spec.containers[0].lifecycle = { preStop: { httpGet: { path: '/bye', port: 8080, scheme: 'HTTP' } } };
       setStatus(pod, { containers: { app: ['preStop'] } });
@@ -503,6 +500,156 @@ export const INJECTION_CASES: InjectionCase[] = [
       pod.metadata.generateName = 'app-7d9c-';
     }),
     expect: (pod) => (tcp3(pod), setStatus(pod, all3)),
+  },
+  // --- injectByDefault: never denied for what the defaults cannot do (issue 9) ------------------
+  {
+    name: 'injectByDefault: a container with no port gets no port-based probes, and one warning says so',
+    pod: (make) => make({}, (pod) => {
+      pod.spec.containers[0].name = 'worker';
+      delete pod.spec.containers[0].ports;
+    }),
+    config: { injectByDefault: true },
+    warnings: [/injectByDefault: container "worker" declares no port to probe, so no port-based probe was added/],
+  },
+  {
+    name: 'injectByDefault: the containers with a port get probes; the others are named in one warning',
+    pod: (make) => make({ [`${P}containers`]: 'app, job, cron' }, (pod) => {
+      pod.spec.containers.push({ name: 'job', image: 'busybox' }, { name: 'cron', image: 'busybox', ports: [{ containerPort: 53, protocol: 'UDP' }] });
+    }),
+    config: { injectByDefault: true },
+    expect: (pod) => (tcp3(pod), setStatus(pod, all3)),
+    warnings: [/containers "job", "cron" declare no port to probe/],
+  },
+  {
+    name: 'injectByDefault: exec probes from annotations need no port',
+    pod: (make) => make({ [`${P}type`]: 'exec', [`${P}startup-command`]: '["true"]', [`${P}readiness-command`]: '["true"]', [`${P}liveness-command`]: '["true"]' }, (pod) => delete pod.spec.containers[0].ports),
+    config: { injectByDefault: true },
+    expect: (pod) => (setProbes(pod, { startup: exec('startup', ['true']), readiness: exec('readiness', ['true']), liveness: exec('liveness', ['true']) }), setStatus(pod, all3)),
+  },
+
+  // --- the deregistration call is plain HTTP: never a gRPC probe's port (issue 9) -------------------
+  {
+    name: 'grpc profile with nacos-deregister: the hook calls the first other TCP port, not the gRPC one',
+    needs: 'grpc-probes',
+    config: NEW,
+    pod: (make) => make(on({ profile: 'grpc', port: '7000', 'nacos-deregister': 'true' }), (pod) => {
+      pod.spec.containers[0].ports = [{ name: 'grpc', containerPort: 7000 }, { name: 'http', containerPort: 8080 }];
+    }),
+    expect: (pod) => {
+      setProbes(pod, { startup: grpc('startup', 7000), readiness: grpc('readiness', 7000), liveness: grpc('liveness', 7000) });
+      pod.spec.containers[0].lifecycle = { preStop: execHook(8080) };
+      pod.spec.terminationGracePeriodSeconds = 48;
+      setStatus(pod, { containers: { app: [...ALL_PROBES, 'preStop'] }, terminationGracePeriodSeconds: 48 });
+    },
+  },
+
+  // --- the Nacos gate: label and identity (issue 12) -------------------------------------------------
+  {
+    name: 'the gate nacos.io/registered: the pod is labelled for the controller; identity from the app label',
+    pod: (make) => make(on({ 'readiness-gates': 'nacos.io/registered' }), (pod) => (pod.metadata.labels = { app: 'orders' })),
+    expect: (pod) => {
+      tcp3(pod);
+      pod.spec.readinessGates = [{ conditionType: 'nacos.io/registered' }];
+      pod.metadata.labels[`${P}nacos-gate`] = 'true';
+      setStatus(pod, { ...all3, readinessGates: ['nacos.io/registered'], labels: [`${P}nacos-gate`] });
+    },
+  },
+  {
+    name: 'the gate already in the spec, nacos-service given, no labels at all: metadata.labels is created',
+    pod: (make) => make(on({ 'nacos-service': 'orders', 'nacos-group': 'SHOP', 'nacos-namespace': 'prod-1', 'nacos-cluster': 'HZ', 'nacos-port': 'http', readiness: 'false', liveness: 'false', startup: 'false' }), (pod) => {
+      delete pod.metadata.labels;
+      pod.spec.readinessGates = [{ conditionType: 'nacos.io/registered' }];
+    }),
+    expect: (pod) => {
+      pod.metadata.labels = { [`${P}nacos-gate`]: 'true' };
+      setStatus(pod, { containers: {}, labels: [`${P}nacos-gate`] });
+    },
+  },
+  {
+    name: 'a configured gate condition type is the one that gets the label',
+    pod: (make) => make(on({ 'readiness-gates': 'nacos.io/registered', readiness: 'false', liveness: 'false', startup: 'false' })),
+    config: { nacos: { gate: { conditionType: 'example.com/in-registry' } } },
+    expect: (pod) => {
+      pod.spec.readinessGates = [{ conditionType: 'nacos.io/registered' }];
+      setStatus(pod, { containers: {}, readinessGates: ['nacos.io/registered'] });
+    },
+  },
+
+  // --- drain without Nacos: prestop-sleep-seconds (issue 14) ----------------------------------------
+  {
+    name: 'prestop-sleep-seconds below 1.30 (or unknown): a shell sleep, counted in the grace period',
+    pod: (make) => make(on({ 'prestop-sleep-seconds': '25', readiness: 'false', liveness: 'false', startup: 'false' })),
+    expect: (pod) => {
+      pod.spec.containers[0].lifecycle = { preStop: { exec: { command: ['/bin/sh', '-c', 'sleep 25'] } } };
+      pod.spec.terminationGracePeriodSeconds = 35;
+      setStatus(pod, { containers: { app: ['preStop'] }, terminationGracePeriodSeconds: 35 });
+    },
+    warnings: [/raised terminationGracePeriodSeconds from 30 to 35 \(preStop: 25s wait, then 10s shutdown\)/],
+  },
+  {
+    name: 'prestop-sleep-seconds on 1.30: the sleep lifecycle action',
+    needs: 'sleep-action',
+    config: NEW,
+    pod: (make) => make(on({ 'prestop-sleep-seconds': '15' })),
+    expect: (pod) => {
+      tcp3(pod);
+      pod.spec.containers[0].lifecycle = { preStop: { sleep: { seconds: 15 } } };
+      setStatus(pod, { containers: { app: [...ALL_PROBES, 'preStop'] } });
+    },
+    warnings: [],
+  },
+  {
+    name: 'prestop-sleep-seconds never overrides an existing preStop (a warning says so)',
+    pod: (make) => make(on({ 'prestop-sleep-seconds': '15' }), (pod) => (pod.spec.containers[0].lifecycle = { preStop: { exec: { command: ['drain'] } } })),
+    expect: (pod) => (tcp3(pod), setStatus(pod, all3)),
+    warnings: [/already has a preStop hook; kept it and ignored probe-injector\.io\/prestop-sleep-seconds/],
+  },
+
+  // --- Spring Cloud's serviceregistry actuator endpoint (issue 14) ------------------------------------
+  {
+    name: 'nacos-deregister-via actuator under spring-boot: POST {"status":"DOWN"} to the actuator on the readiness port',
+    pod: (make) => make(on({ profile: 'spring-boot', 'nacos-deregister': 'true', 'nacos-deregister-via': 'actuator', 'readiness-port': 'mgmt' }), (pod) => pod.spec.containers[0].ports.push({ name: 'mgmt', containerPort: 8081 })),
+    expect: (pod) => {
+      setProbes(pod, {
+        startup: http('startup', '/actuator/health/liveness'),
+        readiness: http('readiness', '/actuator/health/readiness', 'mgmt'),
+        liveness: http('liveness', '/actuator/health/liveness'),
+      });
+      pod.spec.containers[0].lifecycle = { preStop: actuatorHook(8081) };
+      pod.spec.terminationGracePeriodSeconds = 48;
+      setStatus(pod, { containers: { app: [...ALL_PROBES, 'preStop'] }, terminationGracePeriodSeconds: 48 });
+    },
+  },
+  {
+    name: 'config nacos.deregister.via actuator is the default; its path and timings from the annotations',
+    pod: (make) => make(on({ 'nacos-deregister': 'true', 'nacos-deregister-path': '/manage/serviceregistry', 'nacos-deregister-sleep-seconds': '20', readiness: 'false', liveness: 'false', startup: 'false' })),
+    config: { nacos: { deregister: { via: 'actuator' } } },
+    expect: (pod) => {
+      pod.spec.containers[0].lifecycle = { preStop: actuatorHook(8080, { path: '/manage/serviceregistry', sleep: 20 }) };
+      pod.spec.terminationGracePeriodSeconds = 33;
+      setStatus(pod, { containers: { app: ['preStop'] }, terminationGracePeriodSeconds: 33 });
+    },
+  },
+
+  // --- native sidecars on >= 1.29 (issue 14) ---------------------------------------------------------
+  {
+    name: 'a native sidecar named in containers gets probes and the hook, at /spec/initContainers/N',
+    needs: 'native-sidecars',
+    config: NEW,
+    pod: (make) => make(on({ containers: 'app, mesh', 'nacos-deregister': 'true' }), (pod) => {
+      pod.spec.initContainers = [
+        { name: 'setup', image: 'busybox' },
+        { name: 'mesh', image: 'envoy', restartPolicy: 'Always', ports: [{ containerPort: 15021 }] },
+      ];
+    }),
+    expect: (pod) => {
+      tcp3(pod);
+      setProbes(pod, { startup: tcp('startup', 15021), readiness: tcp('readiness', 15021), liveness: tcp('liveness', 15021) }, 1, 'initContainers');
+      pod.spec.containers[0].lifecycle = { preStop: execHook(8080) };
+      pod.spec.initContainers[1].lifecycle = { preStop: execHook(15021) };
+      pod.spec.terminationGracePeriodSeconds = 48;
+      setStatus(pod, { containers: { app: [...ALL_PROBES, 'preStop'], mesh: [...ALL_PROBES, 'preStop'] }, terminationGracePeriodSeconds: 48 });
+    },
   },
 ];
 

@@ -1,8 +1,9 @@
 /**
  * A mirror of kube-apiserver's validation of what the webhook touches (pkg/apis/core/validation:
- * validateProbe, validateHandler / validateLifecycle, validateReadinessGates, the grace period),
- * plus SPEC §4's own rules (named ports must exist on the container, gRPC ports numeric). Every pod
- * the tests produce goes through it, so no patch we emit would be refused by a real cluster.
+ * validateProbe, validateHandler / validateLifecycle, validateInitContainers (native sidecars),
+ * validateReadinessGates, the grace period, labels), plus SPEC §4's own rules (named ports must
+ * exist on the container, gRPC ports numeric). Every pod the tests produce goes through it, so no
+ * patch we emit would be refused by a real cluster of that version.
  */
 
 type Json = Record<string, unknown>;
@@ -15,32 +16,47 @@ const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 const isInt = (value: unknown, min: number): boolean => Number.isInteger(value) && (value as number) >= min && (value as number) <= INT32_MAX;
 
-export function validatePod(pod: unknown): string[] {
+/** The features the mirror's cluster has (the newest by default): an older one refuses their fields. */
+export interface MirrorVersion {
+  readonly minor: number;
+}
+const NEWEST: MirrorVersion = { minor: 99 };
+
+export function validatePod(pod: unknown, version: MirrorVersion = NEWEST): string[] {
   const errors: string[] = [];
   if (!isObject(pod) || !isObject(pod['spec'])) return ['pod has no spec'];
   const spec = pod['spec'];
   const containers = spec['containers'];
   if (!Array.isArray(containers) || containers.length === 0) errors.push('spec.containers: Required value');
   const names = new Set<string>();
-  (Array.isArray(containers) ? containers : []).forEach((container: unknown, index) => {
-    const at = `spec.containers[${index}]`;
+  const check = (list: 'containers' | 'initContainers', container: unknown, index: number) => {
+    const at = `spec.${list}[${index}]`;
     if (!isObject(container)) return void errors.push(`${at}: not an object`);
     const name = container['name'];
     if (typeof name === 'string') {
       if (names.has(name)) errors.push(`${at}.name: Duplicate value`);
       names.add(name);
     }
+    const sidecar = list === 'initContainers' && container['restartPolicy'] === 'Always';
+    if (sidecar && version.minor < 29) errors.push(`${at}.restartPolicy: Forbidden: native sidecars need 1.29`);
+    if (list === 'initContainers' && container['restartPolicy'] != null && container['restartPolicy'] !== 'Always') errors.push(`${at}.restartPolicy: Unsupported value`);
     for (const kind of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
-      if (container[kind] != null) errors.push(...validateProbe(container[kind], kind, container, `${at}.${kind}`));
+      if (container[kind] == null) continue;
+      if (list === 'initContainers' && !sidecar) errors.push(`${at}.${kind}: Forbidden: may not be set for init containers without restartPolicy=Always`);
+      else errors.push(...validateProbe(container[kind], kind, container, `${at}.${kind}`, version));
     }
     const lifecycle = container['lifecycle'];
     if (lifecycle != null) {
-      if (!isObject(lifecycle)) errors.push(`${at}.lifecycle: not an object`);
+      if (list === 'initContainers' && !sidecar) errors.push(`${at}.lifecycle: Forbidden: may not be set for init containers without restartPolicy=Always`);
+      else if (!isObject(lifecycle)) errors.push(`${at}.lifecycle: not an object`);
       else for (const hook of ['preStop', 'postStart'] as const) {
-        if (lifecycle[hook] != null) errors.push(...validateLifecycleHandler(lifecycle[hook], container, `${at}.lifecycle.${hook}`));
+        if (lifecycle[hook] != null) errors.push(...validateLifecycleHandler(lifecycle[hook], container, `${at}.lifecycle.${hook}`, version));
       }
     }
-  });
+  };
+  (Array.isArray(containers) ? containers : []).forEach((container: unknown, index) => check('containers', container, index));
+  const init = spec['initContainers'];
+  (Array.isArray(init) ? init : []).forEach((container: unknown, index) => check('initContainers', container, index));
   const gates = spec['readinessGates'];
   if (gates != null) {
     if (!Array.isArray(gates)) errors.push('spec.readinessGates: not a list');
@@ -56,6 +72,14 @@ export function validatePod(pod: unknown): string[] {
   }
   const grace = spec['terminationGracePeriodSeconds'];
   if (grace != null && !(Number.isInteger(grace) && (grace as number) >= 0)) errors.push('spec.terminationGracePeriodSeconds: must be a non-negative integer');
+  const labels = isObject(pod['metadata']) ? pod['metadata']['labels'] : undefined;
+  if (labels != null) {
+    if (!isObject(labels)) errors.push('metadata.labels: not a map');
+    else for (const [key, value] of Object.entries(labels)) {
+      if (!QUALIFIED_NAME.test(key)) errors.push(`metadata.labels: Invalid value: ${JSON.stringify(key)}`);
+      if (typeof value !== 'string' || !/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(value) || value.length > 63) errors.push(`metadata.labels[${key}]: Invalid value`);
+    }
+  }
   const annotations = isObject(pod['metadata']) ? pod['metadata']['annotations'] : undefined;
   if (annotations != null) {
     if (!isObject(annotations)) errors.push('metadata.annotations: not a map');
@@ -71,11 +95,12 @@ export function validatePod(pod: unknown): string[] {
   return errors;
 }
 
-function validateProbe(probe: unknown, kind: string, container: Json, at: string): string[] {
+function validateProbe(probe: unknown, kind: string, container: Json, at: string, version: MirrorVersion): string[] {
   if (!isObject(probe)) return [`${at}: not an object`];
   const errors: string[] = [];
   const known = new Set(['exec', 'httpGet', 'tcpSocket', 'grpc', 'initialDelaySeconds', 'timeoutSeconds', 'periodSeconds', 'successThreshold', 'failureThreshold', 'terminationGracePeriodSeconds']);
   for (const key of Object.keys(probe)) if (!known.has(key)) errors.push(`${at}.${key}: unknown field`);
+  if (probe['grpc'] != null && version.minor < 24) errors.push(`${at}.grpc: unknown field (gRPC probes need 1.24)`);
   errors.push(...validateHandlers(probe, ['exec', 'httpGet', 'tcpSocket', 'grpc'], container, at));
   for (const field of ['initialDelaySeconds', 'timeoutSeconds', 'periodSeconds', 'successThreshold', 'failureThreshold']) {
     if (probe[field] !== undefined && !isInt(probe[field], 0)) errors.push(`${at}.${field}: must be greater than or equal to 0`);
@@ -90,10 +115,16 @@ function validateProbe(probe: unknown, kind: string, container: Json, at: string
   return errors;
 }
 
-function validateLifecycleHandler(handler: unknown, container: Json, at: string): string[] {
+function validateLifecycleHandler(handler: unknown, container: Json, at: string, version: MirrorVersion): string[] {
   if (!isObject(handler)) return [`${at}: not an object`];
   if (handler['grpc'] !== undefined) return [`${at}.grpc: Forbidden: lifecycle handlers do not support grpc`];
-  return validateHandlers(handler, ['exec', 'httpGet', 'tcpSocket'], container, at);
+  const errors: string[] = [];
+  const sleep = handler['sleep'];
+  if (sleep != null) {
+    if (version.minor < 30) errors.push(`${at}.sleep: unknown field (the sleep action needs 1.30)`);
+    else if (!isObject(sleep) || !isInt(sleep['seconds'], 1)) errors.push(`${at}.sleep.seconds: must be greater than 0`);
+  }
+  return [...errors, ...validateHandlers(handler, ['exec', 'httpGet', 'tcpSocket', 'sleep'], container, at)];
 }
 
 function validateHandlers(handler: Json, allowed: readonly string[], container: Json, at: string): string[] {

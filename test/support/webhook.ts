@@ -1,36 +1,16 @@
 import https from 'node:https';
-import { readFileSync } from 'node:fs';
-import jsonpatch from 'fast-json-patch';
-import { makeInjectionConfig, type InjectionConfig, type InjectionConfigInput } from '../../src/core/config.js';
+import { makeInjectionConfig, type ConfigInput, type InjectionConfig } from '../../src/core/config.js';
 import type { Logger } from '../../src/logger.js';
 import { createCertificateAuthority, createServingCertificate, type KeyPair } from '../../src/tls/certificates.js';
 import { startWebhook, type Webhook } from '../../src/webhook.js';
 import { validatePod } from './kube-validation.js';
-import { clone, type Pod } from './pod.js';
+import { reviewOf } from './fixture.js';
+import { applyStrict } from './patch.js';
+import { type Pod } from './pod.js';
 
-// The shape of a real request: an AdmissionReview exactly as kube-apiserver v1.20.2 sent it.
-const FIXTURE = JSON.parse(readFileSync(new URL('../fixtures/admission/admissionreview-v1-pod-create.json', import.meta.url), 'utf8'));
-
+export { basePod, reviewOf } from './fixture.js';
 export { clone, type Pod } from './pod.js';
-
-/** The fixture's pod, as kube-apiserver defaulted it, with a named TCP port and the given annotations. */
-export function basePod(annotations: Record<string, string> = {}, changes: (pod: Pod) => void = () => {}): Pod {
-  const pod = clone(FIXTURE.request.object);
-  pod.metadata.name = 'app';
-  pod.metadata.annotations = annotations;
-  pod.spec.containers[0].name = 'app';
-  pod.spec.containers[0].ports = [{ name: 'http', containerPort: 8080, protocol: 'TCP' }];
-  changes(pod);
-  return pod;
-}
-
-/** The fixture's AdmissionReview around `pod`, with request fields overridden. */
-export function reviewOf(pod: unknown, request: Record<string, unknown> = {}): Record<string, any> {
-  const review = clone(FIXTURE);
-  review.request.object = pod;
-  Object.assign(review.request, request);
-  return review;
-}
+export { applyStrict } from './patch.js';
 
 export interface TestWebhook {
   readonly webhook: Webhook;
@@ -61,7 +41,7 @@ export function testTls(): Promise<{ ca: KeyPair; serving: KeyPair }> {
 }
 
 /** Starts the real HTTPS webhook on a free port with a real certificate and a recording logger. */
-export async function startTestWebhook(config: InjectionConfigInput = {}, bodyLimit?: number): Promise<TestWebhook> {
+export async function startTestWebhook(config: ConfigInput = {}, bodyLimit?: number): Promise<TestWebhook> {
   const { ca, serving } = await testTls();
   const logs: TestWebhook['logs'] = [];
   const record = (level: string) => (fields: object, message?: string) => void logs.push({ level, fields, message });
@@ -147,12 +127,6 @@ export async function admit(hook: TestWebhook, pod: Pod, request: Record<string,
     if (errors.length > 0) throw new Error(`kube-apiserver would reject the patched pod:\n${errors.join('\n')}`);
   }
   return { response, patch, warnings: response.warnings ?? [], pod: patched };
-}
-
-/** RFC 6902 application with validation: an operation on a missing parent throws. */
-export function applyStrict(pod: Pod, patch: readonly any[]): Pod {
-  if (patch.length === 0) return clone(pod);
-  return jsonpatch.applyPatch(clone(pod), clone(patch) as jsonpatch.Operation[], true, false).newDocument as Pod;
 }
 
 /** The annotation the webhook writes, exactly as it must read. */
