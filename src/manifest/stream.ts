@@ -1,112 +1,56 @@
-import { CST, isCollection, parseAllDocuments, Parser, visit, type Document, type ToStringOptions } from 'yaml';
+import { isCollection, type Document } from 'yaml';
+import { DEFAULT_YAML_LIMITS, readBoundedYaml, type DuplicateKey, type YamlLimits } from './bounded-yaml.js';
+import { renderDocumentValue, styleOf, type TextEdit } from './yaml-edit.js';
 
 /**
- * A stream of manifests (YAML, or JSON: JSON is YAML), parsed by the `yaml` library so that
- * comments and key order survive. Each document keeps the exact source text it came from: a
- * document nobody changed is written back byte for byte.
+ * A stream of manifests (YAML, or JSON: JSON is YAML), read within bounds, one document at a time.
+ * Each document knows the span of the text it owns, so the output is the input text with edits:
+ * a document nobody changed is written back byte for byte (a byte-order mark, CRLF line breaks and
+ * a missing final line break included).
  */
 export interface StreamDocument {
   /** 1-based position in the stream, as users count `---` separated documents. */
   readonly number: number;
   readonly document: Document.Parsed;
+  /** The document as plain data (aliases and `<<` merge keys resolved, as kubectl reads them). */
+  readonly value: unknown;
   /**
-   * The source text this document owns: from the end of the previous document to the end of this
-   * one (leading comments and directives included, as the parser attaches them to this document;
-   * a `...` marker after it included). Concatenating every document's source gives the input back.
+   * The text this document owns: from the end of the previous document to the end of this one
+   * (leading comments and directives included; a `...` marker after it included).
    */
-  readonly source: string;
-  /** The root is a flow collection (`{…}`/`[…]`): JSON input. It is always written as block YAML. */
+  readonly start: number;
+  readonly end: number;
+  /** The root is a flow collection (`{…}`/`[…]`): JSON input. It is written as block YAML. */
   readonly flow: boolean;
+  /** Keys given twice in one mapping: kubectl reads the last one, and so does `mutate`. */
+  readonly duplicates: readonly DuplicateKey[];
 }
 
-export interface ManifestStream {
-  readonly documents: readonly StreamDocument[];
-  /** Source text after the last document (or the whole text when there is none): comments only. */
-  readonly trailer: string;
-}
-
-/** Why the input could not be read, with the position (1-based) when there is one. */
-export interface StreamError {
-  readonly line?: number | undefined;
-  readonly column?: number | undefined;
-  readonly message: string;
-}
-
-/** Same options as the config file loader (duplicate keys are an error), plus `<<` merge keys as kubectl reads them. */
-const PARSE_OPTIONS = { uniqueKeys: true, merge: true, prettyErrors: true } as const;
-
-export function parseManifestStream(text: string): ManifestStream | { readonly error: StreamError } {
-  const parsed = [...parseAllDocuments(text, PARSE_OPTIONS)];
-  for (const document of parsed) {
-    const error = document.errors[0];
-    if (error) {
-      const position = error.linePos?.[0];
-      // prettyErrors appends " at line L, column C:" and a code frame: keep the first clause only.
-      const message = error.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '') ?? error.code;
-      return { error: { line: position?.line, column: position?.col, message } };
-    }
-  }
-  const ends = documentEnds(text);
-  if (ends.length !== parsed.length) {
-    // Cannot happen (the composer makes one document per CST document): refuse rather than guess.
-    throw new Error(`yaml: ${parsed.length} documents but ${ends.length} document tokens`);
-  }
+/** Manifests are read as kubectl reads them: `<<` merge keys, and the last of duplicate keys wins. */
+export function* manifestDocuments(text: string, limits: YamlLimits = DEFAULT_YAML_LIMITS): Generator<StreamDocument, void, undefined> {
   let start = 0;
-  const documents = parsed.map((document, index): StreamDocument => {
-    const end = index === parsed.length - 1 ? text.length : (ends[index] as number);
-    const source = text.slice(start, end);
-    start = end;
-    return { number: index + 1, document, source, flow: isCollection(document.contents) && document.contents.flow === true };
-  });
-  return { documents, trailer: documents.length === 0 ? text : '' };
-}
-
-/** Where each document of the stream ends in the text, a `...` marker right after it included. */
-function documentEnds(text: string): number[] {
-  const ends: number[] = [];
-  let previous: string | undefined;
-  for (const token of new Parser().parse(text)) {
-    const end = token.offset + CST.stringify(token).length;
-    if (token.type === 'document') ends.push(end);
-    else if (token.type === 'doc-end' && previous === 'document') ends[ends.length - 1] = end;
-    previous = token.type;
+  for (const entry of readBoundedYaml(text, limits, { merge: true, duplicateKeys: 'last-wins' })) {
+    const { document } = entry;
+    yield { ...entry, start, flow: isCollection(document.contents) && document.contents.flow === true };
+    start = entry.end;
   }
-  return ends;
 }
 
 /**
- * Writes one document back. Untouched YAML is its source, byte for byte; a changed document (or
- * JSON input) is printed by the library, keeping comments and key order, in the document's own
- * indentation style where it can be read from the source.
+ * The edit that writes a document's content anew, as block YAML with `value` (JSON input, or a
+ * document whose change cannot be made by inserting lines). Comments and markers around the
+ * content stay; comments inside it are lost.
  */
-export function renderDocument(entry: StreamDocument, changed: boolean): string {
-  if (!changed && !entry.flow) return entry.source;
-  const document = entry.document;
-  if (entry.flow) {
-    // JSON in, YAML out: block collections (an empty one stays `{}`/`[]`) and the library's choice
-    // of quotes. Strings are quoted by YAML 1.1 rules too, as kubectl reads YAML: `"on"`, `"yes"`.
-    visit(document, {
-      Collection(_, node) {
-        if (node.items.length > 0) node.flow = false;
-      },
-      Scalar(_, node) {
-        node.type = undefined;
-      },
-    });
-    document.setSchema('1.1');
-  }
-  return document.toString(formatOf(entry.source, entry.flow));
-}
-
-function formatOf(source: string, json: boolean): ToStringOptions {
-  const options: { lineWidth: number; indent: number; indentSeq: boolean } = { lineWidth: 0, indent: 2, indentSeq: true };
-  if (json) return options;
-  // A sequence at the same column as its key (`containers:\n- name: app`, kubectl's style).
-  const sequence = /^( *)[^\s#-][^\n]*:[ \t]*(?:#[^\n]*)?\r?\n\1- /m.exec(source);
-  if (sequence) options.indentSeq = false;
-  // The indentation of the first nested mapping key.
-  const nested = /^( *)[^\s#-][^\n]*:[ \t]*(?:#[^\n]*)?\r?\n\1( +)[^\s#-]/m.exec(source);
-  const width = nested?.[2]?.length;
-  if (width !== undefined && width >= 2 && width <= 8) options.indent = width;
-  return options;
+export function rewriteContent(text: string, entry: StreamDocument, value: unknown): TextEdit {
+  const contents = entry.document.contents;
+  const range = contents?.range;
+  if (!range) throw new Error(`document ${entry.number} has no content to rewrite`);
+  const style = styleOf(text.slice(entry.start, entry.end), entry.document);
+  const lineStart = text.lastIndexOf('\n', range[0] - 1) + 1;
+  const before = text.slice(lineStart, range[0]);
+  // Block YAML starts a line: on its own line after `--- `, from the line's start after indentation.
+  const onOwnLine = /^[ \t]*$/.test(before);
+  const start = onOwnLine ? lineStart : range[0];
+  const rendered = renderDocumentValue(value, style);
+  return { start, end: range[1], text: onOwnLine ? rendered : `${style.eol}${rendered}` };
 }

@@ -1,3 +1,5 @@
+import { isRecord } from '../core/json.js';
+
 /**
  * The Kubernetes objects `mutate` knows: Pods, and the workloads whose pod template the webhook
  * will see as a pod once the controller creates it. Pure functions over plain objects.
@@ -6,6 +8,7 @@
 /** Where each kind keeps its pod (JSON Pointer inside the object) and which API groups it comes from. */
 export const WORKLOADS = {
   Pod: { groups: [''], template: '' },
+  ReplicationController: { groups: [''], template: '/spec/template' },
   Deployment: { groups: ['apps', 'extensions'], template: '/spec/template' },
   StatefulSet: { groups: ['apps'], template: '/spec/template' },
   DaemonSet: { groups: ['apps', 'extensions'], template: '/spec/template' },
@@ -14,12 +17,6 @@ export const WORKLOADS = {
   CronJob: { groups: ['batch'], template: '/spec/jobTemplate/spec/template' },
 } as const satisfies Record<string, { groups: readonly string[]; template: string }>;
 export type WorkloadKind = keyof typeof WORKLOADS;
-
-export type Json = Record<string, unknown>;
-
-export function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** One object of a document: the document itself, or an item of a `List`. */
 export interface ManifestObject {
@@ -32,7 +29,7 @@ export interface ManifestObject {
 
 /** `kind: List` (and typed lists such as `PodList`, as the API returns them) are unpacked into their items. */
 export function objectsOf(document: unknown): ManifestObject[] {
-  if (isObject(document) && typeof document['kind'] === 'string' && document['kind'].endsWith('List') && Array.isArray(document['items'])) {
+  if (isRecord(document) && typeof document['kind'] === 'string' && document['kind'].endsWith('List') && Array.isArray(document['items'])) {
     return document['items'].map((value, item) => ({ value, pointer: `/items/${item}`, item }));
   }
   return [{ value: document, pointer: '' }];
@@ -47,8 +44,8 @@ export interface Identity {
 }
 
 export function identityOf(object: unknown): Identity {
-  if (!isObject(object)) return {};
-  const metadata = isObject(object['metadata']) ? object['metadata'] : {};
+  if (!isRecord(object)) return {};
+  const metadata = isRecord(object['metadata']) ? object['metadata'] : {};
   const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
   return {
     apiVersion: text(object['apiVersion']),
@@ -83,7 +80,7 @@ export function workloadKindOf(identity: Identity): WorkloadKind | undefined {
 export function valueAt(object: unknown, pointer: string): unknown {
   let value = object;
   for (const token of pointer.split('/').slice(1)) {
-    if (!isObject(value)) return undefined;
+    if (!isRecord(value)) return undefined;
     value = value[token];
   }
   return value;
