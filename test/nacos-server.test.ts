@@ -381,7 +381,7 @@ describe('the Nacos test server: the documented HTTP API of v1 and v3', () => {
     expect(huge.json.hosts).toEqual([]);
 
     server.fail({ times: 1, mode: { kind: 'deep', depth: 10 } });
-    expect((await call(server, 'GET', '/v1/ns/instance/list', list)).text).toBe(`{"name":"x","hosts":${'['.repeat(10)}${']'.repeat(10)}}`);
+    expect((await call(server, 'GET', '/v1/ns/instance/list', list)).text).toBe(`{"hosts":${'['.repeat(10)}${']'.repeat(10)}}`);
 
     server.fail({ times: 1, mode: { kind: 'truncate' } });
     await expect(call(server, 'GET', '/v1/ns/instance/list', list)).rejects.toThrow();

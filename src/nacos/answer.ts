@@ -8,20 +8,26 @@ import { NacosError } from './nacos-error.js';
 
 const QUOTE_LIMIT = 60;
 
-/** `"…"`: JSON-escaped and cut, so that a hostile answer cannot flood a log line. */
-export function quote(value: unknown): string {
+/** Removes secrets (a password, a token) from a text before it is quoted. */
+export type Redact = (text: string) => string;
+const keep: Redact = (text) => text;
+
+/** `"…"`: JSON-escaped, redacted, then cut, so that a hostile answer cannot flood a log line. */
+export function quote(value: unknown, redact: Redact = keep): string {
   let text: string;
   try {
-    text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+    text = JSON.stringify(value) ?? String(value);
   } catch {
     text = Object.prototype.toString.call(value);
   }
+  text = redact(text);
   return text.length > QUOTE_LIMIT ? `${text.slice(0, QUOTE_LIMIT)}…` : text;
 }
 
 /** `quoteInput: false` for answers that may hold a secret (a login): the message then says only where it failed. */
 export interface QuoteOption {
   readonly quoteInput?: boolean;
+  readonly redact?: Redact | undefined;
 }
 
 export function parseJson(text: string, what: string, option: QuoteOption = {}): unknown {
@@ -29,7 +35,7 @@ export function parseJson(text: string, what: string, option: QuoteOption = {}):
     return JSON.parse(text);
   } catch {
     // Not chained as a cause: JSON.parse's message quotes the text.
-    throw new NacosError('malformed', `${what} is not JSON${option.quoteInput === false ? '' : `: ${quote(text)}`}`);
+    throw new NacosError('malformed', `${what} is not JSON${option.quoteInput === false ? '' : `: ${quote(text, option.redact)}`}`);
   }
 }
 
@@ -39,6 +45,6 @@ export function describeIssues(issues: readonly v.BaseIssue<unknown>[], option: 
   if (issue === undefined) return 'unexpected shape';
   const path = v.getDotPath(issue) ?? '(top level)';
   const expected = issue.expected ?? issue.kind;
-  const got = option.quoteInput === false ? '' : `, got ${quote(issue.input)}`;
+  const got = option.quoteInput === false ? '' : `, got ${quote(issue.input, option.redact)}`;
   return `${path}: expected ${expected}${got}${issues.length > 1 ? ` (and ${issues.length - 1} more problems)` : ''}`;
 }

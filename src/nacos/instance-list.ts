@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { describeIssues, parseJson, quote } from './answer.js';
+import { describeIssues, parseJson, quote, type Redact } from './answer.js';
 import { NacosError } from './nacos-error.js';
 
 /**
@@ -72,10 +72,10 @@ function isSameService(name: string, service: NacosServiceName): boolean {
   return name === `${service.group}@@${service.service}` || name === service.service;
 }
 
-function instancesOf(hosts: readonly Host[], service: NacosServiceName, protectedHealth: boolean): NacosInstance[] {
+function instancesOf(hosts: readonly Host[], service: NacosServiceName, protectedHealth: boolean, redact: Redact | undefined): NacosInstance[] {
   return hosts.map((host, index) => {
     if (host.serviceName !== undefined && !isSameService(host.serviceName, service)) {
-      throw new NacosError('malformed', `the instance list of ${service.group}@@${service.service} holds hosts.${index} of service ${quote(host.serviceName)}`);
+      throw new NacosError('malformed', `the instance list of ${service.group}@@${service.service} holds hosts.${index} of service ${quote(host.serviceName, redact)}`);
     }
     const instance: NacosInstance = {
       ip: host.ip,
@@ -95,21 +95,22 @@ function instancesOf(hosts: readonly Host[], service: NacosServiceName, protecte
  * Nacos would not send and `rejected` for a v3 envelope with a non-zero code; never returns an
  * instance that is not in the body.
  */
-export function parseInstanceList(apiVersion: NacosApiVersion, text: string, service: NacosServiceName): NacosInstance[] {
+export function parseInstanceList(apiVersion: NacosApiVersion, text: string, service: NacosServiceName, option: { readonly redact?: Redact } = {}): NacosInstance[] {
   const what = `the instance list of ${service.group}@@${service.service}`;
-  const json = parseJson(text, what);
+  const { redact } = option;
+  const json = parseJson(text, what, { redact });
   if (apiVersion === 'v1') {
     const result = v.safeParse(V1Schema, json);
-    if (!result.success) throw new NacosError('malformed', `${what} is not a Nacos v1 answer: ${describeIssues(result.issues)}`);
+    if (!result.success) throw new NacosError('malformed', `${what} is not a Nacos v1 answer: ${describeIssues(result.issues, { redact })}`);
     const { name, hosts, reachProtectionThreshold } = result.output;
-    if (name !== undefined && !isSameService(name, service)) throw new NacosError('malformed', `${what} came back for service ${quote(name)}`);
-    return instancesOf(hosts, service, reachProtectionThreshold === true);
+    if (name !== undefined && !isSameService(name, service)) throw new NacosError('malformed', `${what} came back for service ${quote(name, redact)}`);
+    return instancesOf(hosts, service, reachProtectionThreshold === true, redact);
   }
   const envelope = v.safeParse(EnvelopeSchema, json);
-  if (!envelope.success) throw new NacosError('malformed', `${what} is not a Nacos v3 envelope: ${describeIssues(envelope.issues)}`);
+  if (!envelope.success) throw new NacosError('malformed', `${what} is not a Nacos v3 envelope: ${describeIssues(envelope.issues, { redact })}`);
   const { code, message, data } = envelope.output;
-  if (code !== 0) throw new NacosError('rejected', `Nacos refused ${what}: code ${code}, ${quote(message ?? '')}, ${quote(data)}`);
+  if (code !== 0) throw new NacosError('rejected', `Nacos refused ${what}: code ${code}, ${quote(message ?? '', redact)}, ${quote(data, redact)}`);
   const hosts = v.safeParse(V3DataSchema, data);
-  if (!hosts.success) throw new NacosError('malformed', `${what} is not a Nacos v3 answer: data.${describeIssues(hosts.issues)}`);
-  return instancesOf(hosts.output, service, false);
+  if (!hosts.success) throw new NacosError('malformed', `${what} is not a Nacos v3 answer: data.${describeIssues(hosts.issues, { redact })}`);
+  return instancesOf(hosts.output, service, false, redact);
 }

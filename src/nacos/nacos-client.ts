@@ -191,7 +191,7 @@ export function createNacosClient(options: NacosClientOptions): NacosClient {
   function checkStatus(answer: Answer, where: string, address: string, what: string): void {
     const { status } = answer;
     if (status >= 200 && status < 300) return;
-    const body = quote(redact(answer.text));
+    const body = quote(answer.text, redact);
     const detail = { address, status };
     if (status === 401 || status === 403) throw new NacosError('unauthorized', `${where} refused ${what}: HTTP ${status} ${body}`, detail);
     if (status >= 500) throw new NacosError('server', `${where} failed: HTTP ${status} ${body}`, detail);
@@ -247,9 +247,9 @@ export function createNacosClient(options: NacosClientOptions): NacosClient {
       record(answer.status);
       checkStatus(answer, `${address}${contextPath}${route}`, address, `the instance list of ${request.group}@@${request.service}`);
       try {
-        return parseInstanceList(server.apiVersion, answer.text, request);
+        return parseInstanceList(server.apiVersion, answer.text, request, { redact });
       } catch (error) {
-        if (error instanceof NacosError) throw new NacosError(error.kind, `${address}: ${redact(error.message)}`, { address, status: answer.status });
+        if (error instanceof NacosError) throw new NacosError(error.kind, `${address}: ${error.message}`, { address, status: answer.status });
         throw error;
       }
     });

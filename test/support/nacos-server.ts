@@ -118,6 +118,8 @@ export interface RecordedRequest {
   /** The route after the context path (`/v1/ns/instance/list`), or the whole path outside it. */
   readonly route: string;
   readonly params: Readonly<Record<string, string>>;
+  /** The parameters of the URL's query string only (`params` also has the form body's). */
+  readonly query: Readonly<Record<string, string>>;
   readonly headers: http.IncomingHttpHeaders;
   /** `namespace/group@@service` for naming requests that name a service. */
   readonly service?: string | undefined;
@@ -653,7 +655,7 @@ export async function startNacosServer(options: NacosServerOptions = {}): Promis
         return;
       }
       case 'huge': {
-        const head = route.startsWith('/v3/') ? '{"code":0,"message":"success","data":[' : '{"name":"x","hosts":[';
+        const head = route.startsWith('/v3/') ? '{"code":0,"message":"success","data":[' : '{"hosts":[';
         const tail = ']}';
         const padding = Math.max(mode.bytes - head.length - tail.length, 0);
         response.writeHead(200, { 'Content-Type': 'application/json', ...(mode.declareLength ? { 'Content-Length': String(head.length + padding + tail.length) } : {}) });
@@ -674,7 +676,7 @@ export async function startNacosServer(options: NacosServerOptions = {}): Promis
       }
       case 'deep': {
         const nested = '['.repeat(mode.depth) + ']'.repeat(mode.depth);
-        const body = route.startsWith('/v3/') ? `{"code":0,"message":"success","data":${nested}}` : `{"name":"x","hosts":${nested}}`;
+        const body = route.startsWith('/v3/') ? `{"code":0,"message":"success","data":${nested}}` : `{"hosts":${nested}}`;
         response.writeHead(200, { 'Content-Type': 'application/json' });
         response.end(body);
         return;
@@ -695,14 +697,15 @@ export async function startNacosServer(options: NacosServerOptions = {}): Promis
     request.on('end', () => {
       const url = new URL(request.url ?? '/', 'http://nacos.invalid');
       const params: Record<string, string> = Object.create(null);
+      const query: Record<string, string> = Object.create(null);
       // Servlet `getParameter`: query string first, then a form body; the first value wins.
-      for (const [key, value] of url.searchParams) if (!(key in params)) params[key] = value;
+      for (const [key, value] of url.searchParams) if (!(key in params)) params[key] = query[key] = value;
       if ((request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
         for (const [key, value] of new URLSearchParams(Buffer.concat(chunks).toString('utf8'))) if (!(key in params)) params[key] = value;
       }
       const path = url.pathname;
       const route = path.startsWith(`${contextPath}/`) ? path.slice(contextPath.length) : path;
-      requests.push({ method: request.method ?? 'GET', route, params: { ...params }, headers: request.headers, service: serviceOf(route, params), at: now() });
+      requests.push({ method: request.method ?? 'GET', route, params: { ...params }, query: { ...query }, headers: request.headers, service: serviceOf(route, params), at: now() });
       const normal = () => (path.startsWith(`${contextPath}/`) ? answer(request, params, route, path) : springError(404, 'No static resource', path));
       const applying = rules.find(({ rule, left }) => left > 0 && (rule.route === undefined || rule.route === route));
       if (applying !== undefined) {
