@@ -4,7 +4,10 @@
  * answered — status codes, `Status` messages, `Warning` headers — with nothing dropped or
  * reshaped by a typed model.
  */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import https from 'node:https';
+import path from 'node:path';
 import { it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
 
@@ -318,4 +321,32 @@ function storedGrpc(probe: Json): Json {
   const p = clone(probe);
   delete p.grpc.service;
   return p;
+}
+
+// ---------------------------------------------------------------------------------- kubectl
+export const VALIDATING_WEBHOOK_CONFIGS = '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations';
+
+/** The cluster's own kubectl (`$E2E_BIN_DIR/kubectl`), if the binaries include one. */
+export function kubectlPath(): string | undefined {
+  const file = env.binDir ? path.join(env.binDir, 'kubectl') : '';
+  return file && existsSync(file) ? file : undefined;
+}
+
+/**
+ * Runs the cluster's kubectl with the run's kubeconfig (so its command line names the run dir, as
+ * run.sh's leftover check expects), with `input` on stdin.
+ */
+export function kubectl(args: readonly string[], input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const binary = kubectlPath();
+  if (!binary) return Promise.reject(new Error(`no kubectl in ${env.binDir || '$E2E_BIN_DIR (unset)'}`));
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, ['--kubeconfig', env.kubeconfig, '--request-timeout=30s', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
 }
