@@ -34,6 +34,8 @@ COPY --from=build /app/dist ./dist
 # Numeric, so that Kubernetes' runAsNonRoot can check it without reading /etc/passwd. The
 # application files stay owned by root: the process cannot change them.
 USER 10001:10001
-EXPOSE 8443
+# 8443: the webhook (HTTPS); 8080: GET /metrics on plain HTTP (`serve --metrics-port`, and the
+# controller's /metrics, /healthz, /readyz with `controller --port`).
+EXPOSE 8443 8080
 ENTRYPOINT ["node", "dist/cli.js"]
 CMD ["serve"]
