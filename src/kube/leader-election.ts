@@ -131,7 +131,6 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
   // ------------------------------------------------------------------ API calls
   /** Runs one API call with a signal that aborts when one of `sources` aborts, or after requestTimeoutMs. */
   async function call<T>(
-    what: string,
     sources: readonly (AbortSignal | undefined)[],
     fn: (options: ConfigurationOptions<ObservableMiddleware>) => Promise<T>,
   ): Promise<T> {
@@ -151,7 +150,7 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
     try {
       return await fn(signalOptions(request.signal));
     } catch (cause) {
-      if (timedOut) throw new Error(`${what}: no answer within ${requestTimeoutMs} ms`, { cause });
+      if (timedOut) throw new Error(`no answer within ${requestTimeoutMs} ms`, { cause });
       throw cause;
     } finally {
       finished.abort();
@@ -188,7 +187,7 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
     const fast = renewal(observed, now, identity, timing);
     if (fast && current) {
       try {
-        const answer = await call('update the Lease', [stopping.signal, deadline], (o) => api.replaceNamespacedLease({ name, namespace, body: withSpec(current!, fast) }, o));
+        const answer = await call([stopping.signal, deadline], (o) => api.replaceNamespacedLease({ name, namespace, body: withSpec(current!, fast) }, o));
         accept(answer, fast, now);
         return true;
       } catch (error) {
@@ -199,7 +198,7 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
     }
     let read: V1Lease;
     try {
-      read = await call('read the Lease', [stopping.signal, deadline], (o) => api.readNamespacedLease({ name, namespace }, o));
+      read = await call([stopping.signal, deadline], (o) => api.readNamespacedLease({ name, namespace }, o));
     } catch (error) {
       if (statusOf(error) !== 404) {
         noteFailure('read the Lease', error, deadline);
@@ -209,7 +208,7 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
       if (step.decision.kind !== 'create') return false;
       const record = step.decision.record;
       try {
-        const answer = await call('create the Lease', [stopping.signal, deadline], (o) =>
+        const answer = await call([stopping.signal, deadline], (o) =>
           api.createNamespacedLease({ namespace, body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: toSpec(record) } }, o),
         );
         accept(answer, record, now);
@@ -233,7 +232,7 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
     if (step.decision.kind !== 'update') return false;
     const record = step.decision.record;
     try {
-      const answer = await call('update the Lease', [stopping.signal, deadline], (o) => api.replaceNamespacedLease({ name, namespace, body: withSpec(read, record) }, o));
+      const answer = await call([stopping.signal, deadline], (o) => api.replaceNamespacedLease({ name, namespace, body: withSpec(read, record) }, o));
       accept(answer, record, now);
       if (step.decision.takeover) {
         logger.info({ ...fields, previousHolder: parsed.lease.record.holderIdentity || undefined, leaseTransitions: record.leaseTransitions }, 'leader election: took the Lease over');
@@ -340,7 +339,7 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
       for (;;) {
         let read: V1Lease;
         try {
-          read = await call('read the Lease', [deadline.signal], (o) => api.readNamespacedLease({ name, namespace }, o));
+          read = await call([deadline.signal], (o) => api.readNamespacedLease({ name, namespace }, o));
         } catch (error) {
           logger.warn({ ...fields, error: `read the Lease: ${describeError(error)}` }, 'leader election: could not release the Lease');
           return;
@@ -353,7 +352,7 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
         const record = release(observed, parsed.lease.record, clock.now(), identity);
         if (!record) return; // not ours (any more): nothing to hand back
         try {
-          await call('update the Lease', [deadline.signal], (o) => api.replaceNamespacedLease({ name, namespace, body: withSpec(read, record) }, o));
+          await call([deadline.signal], (o) => api.replaceNamespacedLease({ name, namespace, body: withSpec(read, record) }, o));
           observed = written(record, clock.now());
           logger.info({ ...fields, leaseTransitions: record.leaseTransitions }, 'leader election: released the Lease');
           return;
