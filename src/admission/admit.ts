@@ -47,7 +47,7 @@ export interface AdmissionRejection {
  * Only `CREATE` of `pods` (no subresource) is in scope; everything else is allowed untouched.
  */
 export function admit(body: unknown, config: InjectionConfig): AdmissionAnswer | AdmissionRejection {
-  if (!v.is(AdmissionReviewSchema, body)) return reject(body);
+  if (!v.is(AdmissionReviewSchema, body)) return rejectBody(body);
   const request = body.request;
   const { uid } = request;
   const namespace = request.namespace ?? undefined;
@@ -83,7 +83,7 @@ export function admit(body: unknown, config: InjectionConfig): AdmissionAnswer |
 }
 
 /** The reason, and for a pod that was not opted in, the misspelt key that is the likely cause. */
-function reasonOf(mutation: Mutation): string {
+export function reasonOf(mutation: Mutation): string {
   const unknown = mutation.outcome === 'skipped' ? mutation.warnings.find((warning) => warning.kind === 'unknown-key') : undefined;
   return unknown ? bounded(`${mutation.reason}; ${formatWarning(unknown)}`, 300) : mutation.reason;
 }
@@ -122,7 +122,8 @@ function inScope(request: AdmissionRequest): boolean {
   return resource.group === '' && resource.version === 'v1' && resource.resource === 'pods' && request.operation === 'CREATE' && !request.subResource;
 }
 
-function reject(body: unknown): AdmissionRejection {
+/** Why a body is not an AdmissionReview v1 with a request. */
+export function rejectBody(body: unknown): AdmissionRejection {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return { error: 'expected an AdmissionReview JSON object', details: [] };
   }

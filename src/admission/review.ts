@@ -14,6 +14,7 @@ export const AdmissionRequestSchema = v.looseObject({
   name: v.nullish(v.string()),
   dryRun: v.nullish(v.boolean()),
   object: v.nullish(v.unknown()),
+  oldObject: v.nullish(v.unknown()),
 });
 export const AdmissionReviewSchema = v.looseObject({
   apiVersion: v.literal(ADMISSION_API_VERSION),
