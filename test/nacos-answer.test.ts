@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { BACKOFF, backoffDelay, NacosError, parseInstanceList, parseLogin } from '../src/nacos/index.js';
+import { BACKOFF, backoffDelay, isServiceNotFound, NacosError, parseInstanceList, parseLogin } from '../src/nacos/index.js';
 
 const SERVICE = { namespace: 'public', group: 'G', service: 'orders' };
 const host = { ip: '10.0.0.1', port: 8080, healthy: true, enabled: true, weight: 1.5, clusterName: 'DEFAULT', ephemeral: false };
@@ -100,6 +100,16 @@ describe('parseInstanceList', () => {
       { numRuns: 2000 },
     );
     expect(listed).toBeGreaterThan(80);
+  });
+});
+
+describe('isServiceNotFound (Nacos 1.0.x)', () => {
+  it('only the 1.0 text for this very service', () => {
+    expect(isServiceNotFound('service not found: G@@orders', SERVICE)).toBe(true);
+    expect(isServiceNotFound('service not found: orders\n', SERVICE)).toBe(true);
+    expect(isServiceNotFound('service not found: G@@payments', SERVICE)).toBe(false);
+    expect(isServiceNotFound('{"status":404,"error":"Not Found","path":"/nacos/v1/ns/instance/list"}', SERVICE)).toBe(false);
+    expect(isServiceNotFound('', SERVICE)).toBe(false);
   });
 });
 

@@ -123,6 +123,22 @@ describe('NacosClient.listInstances: v1 and v3', () => {
     }
   });
 
+  it('Nacos 1.0.x: a 404 "service not found" for a service that does not exist is an empty list; another 404 is not', async () => {
+    const old = await startNacosServer({ missingService: '404' });
+    try {
+      old.register({ service: 'orders', ip: '10.1.0.1', port: 1 });
+      const h = harness();
+      const client = createNacosClient(h.options({ addresses: [old.url] }));
+      expect(await client.listInstances({ ...SERVICE, service: 'unknown' })).toEqual([]);
+      expect(await client.listInstances(SERVICE)).toHaveLength(1);
+      expect(outcomes(h)).toEqual(['list:success', 'list:success']);
+      old.fail({ mode: { kind: 'status', status: 404, body: 'service not found: DEFAULT_GROUP@@payments' } });
+      expect((await rejection(client.listInstances(SERVICE))).kind).toBe('rejected');
+    } finally {
+      await old.stop();
+    }
+  });
+
   it('another context path, and addresses or context paths written with trailing slashes', async () => {
     const other = await startNacosServer({ contextPath: '/registry' });
     try {

@@ -1,7 +1,7 @@
 /** The controller's Nacos client (docs/nacos.md). */
 export { BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.js';
 export { MAX_ANSWER_BYTES } from './bounded-body.js';
-export { parseInstanceList, type NacosApiVersion, type NacosInstance, type NacosServiceName } from './instance-list.js';
+export { isServiceNotFound, parseInstanceList, type NacosApiVersion, type NacosInstance, type NacosServiceName } from './instance-list.js';
 export { parseLogin, type NacosLogin } from './login-answer.js';
 export {
   createNacosClient,

@@ -8,7 +8,8 @@ import { NacosError } from './nacos-error.js';
  * - v1: `GET {ctx}/v1/ns/instance/list` answers a `ServiceInfo` object `{name, groupName, clusters,
  *   cacheMillis, hosts: [...], lastRefTime, checksum, reachProtectionThreshold, ...}`
  *   (https://nacos.io/docs/v2/guide/user/open-api/, "查询实例列表" / "Query instance list"); a service
- *   that does not exist answers `hosts: []` (Nacos 1.1 and later alike).
+ *   that does not exist answers `hosts: []` (Nacos 1.1 and later; 1.0 answers a 404, see
+ *   `isServiceNotFound`).
  * - v3: `GET {ctx}/v3/client/ns/instance/list` answers `{code: 0, message: "success", data: [...]}`
  *   (https://nacos.io/docs/latest/manual/user/open-api/, "服务发现" / instance list); a service that
  *   does not exist answers `data: []`; a non-zero `code` is a refusal.
@@ -88,6 +89,16 @@ function instancesOf(hosts: readonly Host[], service: NacosServiceName, protecte
     };
     return instance;
   });
+}
+
+/**
+ * Nacos 1.0.x answers a v1 list of a service that does not exist with HTTP 404 and the text
+ * `service not found: group@@service` (`InstanceController.doSrvIPXT` before 1.1.0, where it became
+ * an empty list). Such an answer is an empty list; any other 404 (a wrong context path) is not.
+ */
+export function isServiceNotFound(text: string, service: NacosServiceName): boolean {
+  const match = /^service not found: (.*)$/.exec(text.trim());
+  return match !== null && isSameService(match[1]!.trim(), service);
 }
 
 /**

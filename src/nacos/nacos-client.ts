@@ -3,7 +3,7 @@ import { VERSION } from '../version.js';
 import { quote } from './answer.js';
 import { BACKOFF, backoffDelay } from './backoff.js';
 import { MAX_ANSWER_BYTES, readBoundedBody } from './bounded-body.js';
-import { parseInstanceList, type NacosApiVersion, type NacosInstance, type NacosServiceName } from './instance-list.js';
+import { isServiceNotFound, parseInstanceList, type NacosApiVersion, type NacosInstance, type NacosServiceName } from './instance-list.js';
 import { parseLogin } from './login-answer.js';
 import { NacosError, outcomeOf, type NacosOutcome } from './nacos-error.js';
 
@@ -245,6 +245,7 @@ export function createNacosClient(options: NacosClientOptions): NacosClient {
     return observe('list', address, async (record) => {
       const answer = await send(address, route, { method: 'GET', query }, overall);
       record(answer.status);
+      if (server.apiVersion === 'v1' && answer.status === 404 && isServiceNotFound(answer.text, request)) return [];
       checkStatus(answer, `${address}${contextPath}${route}`, address, `the instance list of ${request.group}@@${request.service}`);
       try {
         return parseInstanceList(server.apiVersion, answer.text, request, { redact });

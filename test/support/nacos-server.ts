@@ -140,6 +140,11 @@ export interface NacosServerOptions {
   readonly now?: () => number;
   /** `nacos.core.api.compatibility.client.enabled` of Nacos 3 (default true): false answers 410 to v1. */
   readonly v1Enabled?: boolean;
+  /**
+   * How a v1 list answers a service that does not exist: `empty` (`hosts: []`, Nacos 1.1 and later,
+   * the default) or `404` (Nacos 1.0.x: HTTP 404 `service not found: group@@service`).
+   */
+  readonly missingService?: 'empty' | '404';
   readonly auth?: AuthSettings;
 }
 
@@ -509,6 +514,9 @@ export async function startNacosServer(options: NacosServerOptions = {}): Promis
 
   const v1List: Handler = (_request, params) => {
     const { group, service } = groupedServiceName(params);
+    if (options.missingService === '404' && servicesInstances(normalNamespace(params.namespaceId), group, service).length === 0) {
+      return text(404, `service not found: ${group}@@${service}`);
+    }
     const clusters = params.clusters ?? '';
     const selected = select(normalNamespace(params.namespaceId), group, service, clusters, toBoolean(params.healthyOnly, false));
     return json({
