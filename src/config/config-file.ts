@@ -1,6 +1,6 @@
 import * as v from 'valibot';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { makeInjectionConfig, type InjectionConfig } from '../core/config.js';
+import { parseBoundedYaml, YamlInputError, type YamlLimits } from '../manifest/bounded-yaml.js';
 import { isRecord } from '../core/json.js';
 import { parseKubernetesVersion } from '../core/kubernetes-version.js';
 import { closedObject, command, deregisterPath, httpPath, integer, issueText, nacosName, portRef, qualifiedName } from '../core/schema.js';
@@ -120,6 +120,13 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * What a config file may be: a ConfigMap holds at most 1 MiB, and this file is a few dozen lines.
+ * Nesting, node count and aliases are bounded before the YAML library composes anything, so a hostile
+ * file is refused (and the last good config kept) instead of crashing the process.
+ */
+export const CONFIG_YAML_LIMITS: YamlLimits = { maxBytes: 1024 * 1024, maxDepth: 32, maxScalarLength: 64 * 1024, maxNodes: 100_000, maxAliasCount: 100 };
+
 /** Keys of the 0.1 layout that moved under `nacos.deregister` in 0.2. */
 const MOVED_NACOS_KEYS = ['mode', 'path', 'method', 'timeoutSeconds', 'sleepSeconds'] as const;
 
@@ -127,9 +134,11 @@ const MOVED_NACOS_KEYS = ['mode', 'path', 'method', 'timeoutSeconds', 'sleepSeco
 export function parseConfigFile(text: string, file: string): InjectionConfig {
   let document: unknown;
   try {
-    document = parseYaml(text, { prettyErrors: false, uniqueKeys: true, maxAliasCount: 100 }) ?? {};
+    const documents = parseBoundedYaml(text, CONFIG_YAML_LIMITS);
+    if (documents.length > 1) throw new YamlInputError(`${documents.length} YAML documents; a config file is one`);
+    document = documents[0]?.value ?? {};
   } catch (cause) {
-    const where = cause instanceof YAMLParseError && cause.linePos ? ` at line ${cause.linePos[0].line}, column ${cause.linePos[0].col}` : '';
+    const where = cause instanceof YamlInputError && cause.line !== undefined ? ` at line ${cause.line}, column ${cause.column ?? 1}` : '';
     const message = (cause instanceof Error ? (cause.message.split('\n')[0] ?? '') : String(cause)).slice(0, 200);
     throw new ConfigError(file, [`not valid YAML${where}: ${message}`], { cause });
   }
