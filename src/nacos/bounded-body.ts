@@ -1,6 +1,6 @@
 import { NacosError } from './nacos-error.js';
 
-/** The largest answer the client reads (4 MiB: about 20 000 instances of one service). */
+/** The largest answer the client reads (4 MiB: about 10 000 instances of one service with the metadata Spring Cloud registers). */
 export const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 
 /**
