@@ -24,8 +24,8 @@ const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding'
 const normalize = (text: string) => text.replace(/\s+/g, ' ').trim();
 
 // The matchConditions, as SPEC §7 and docs/deploy.md describe them (CEL, whitespace-normalised).
-const POD_OPTED_IN =
-  "has(object.metadata.annotations) && 'probe-injector.io/inject' in object.metadata.annotations && object.metadata.annotations['probe-injector.io/inject'] == 'true'";
+// Any key under the prefix, in any case: an invalid `inject` value or a misspelt key is answered too (issue 9).
+const POD_HAS_KEY = "has(object.metadata.annotations) && object.metadata.annotations.exists(key, key.lowerAscii().startsWith('probe-injector.io/'))";
 const POD_NOT_OPTED_OUT =
   "!has(object.metadata.annotations) || !('probe-injector.io/inject' in object.metadata.annotations) || object.metadata.annotations['probe-injector.io/inject'] != 'false'";
 const templateHasKey = (t: string) => `has(${t}.metadata) && has(${t}.metadata.annotations) && ${t}.metadata.annotations.exists(key, key.lowerAscii().startsWith('probe-injector.io/'))`;
@@ -406,7 +406,7 @@ describe.each(VARIANTS)('%s', (_name, dir, variant) => {
       const workload = r.webhookOf(r.validating).matchConditions as any[];
       expect(pod).toHaveLength(1);
       expect(workload).toHaveLength(1);
-      expect(normalize(pod[0].expression)).toBe(variant.injectByDefault ? POD_NOT_OPTED_OUT : POD_OPTED_IN);
+      expect(normalize(pod[0].expression)).toBe(variant.injectByDefault ? POD_NOT_OPTED_OUT : POD_HAS_KEY);
       expect(normalize(workload[0].expression)).toBe(variant.injectByDefault ? WORKLOAD_NOT_OPTED_OUT : WORKLOAD_HAS_KEY);
     });
   } else {
