@@ -88,6 +88,16 @@ describe('a pod with invalid annotations is refused and the user sees our messag
   );
 });
 
+describe('the webhook knows which Kubernetes it serves (issue 14)', () => {
+  it('a gRPC probe on this v1.20 server is our denial naming the version needed, not an API-server error', async () => {
+    const res = await createPod(suite.namespace, podOf(on({ profile: 'grpc' })), { dryRun: true });
+    expect(res.status).toBe(400);
+    expect(res.body.message).toBe(
+      `${denialPrefix}1 problem with the pod's annotations: probe-injector.io/profile="grpc": gRPC health checking needs Kubernetes >= 1.24 for gRPC probes (this cluster: 1.20)`,
+    );
+  });
+});
+
 interface Invalid {
   readonly name: string;
   readonly annotations: Record<string, string>;
@@ -119,6 +129,12 @@ const invalid: Invalid[] = [
   { name: 'deregister timeout above 60', annotations: on({ 'nacos-deregister': 'true', 'nacos-deregister-timeout-seconds': '61' }), keys: ['nacos-deregister-timeout-seconds'] },
   { name: 'unknown profile', annotations: on({ profile: 'spring' }), keys: ['profile'] },
   { name: 'typo of a per-probe key', annotations: on({ 'liveness-period': '5' }), keys: ['liveness-period'] },
+  // Issues 9, 11, 12, 14
+  { name: 'the Nacos gate without a Nacos identity', annotations: on({ 'readiness-gates': 'nacos.io/registered' }), keys: ['nacos-service'] },
+  { name: 'prestop-sleep-seconds with nacos-deregister', annotations: on({ 'prestop-sleep-seconds': '10', 'nacos-deregister': 'true' }), keys: ['prestop-sleep-seconds'] },
+  { name: 'actuator in http mode', annotations: on({ 'nacos-deregister': 'true', 'nacos-deregister-via': 'actuator', 'nacos-deregister-mode': 'http' }), keys: ['nacos-deregister-via'] },
+  { name: 'more than 64 readiness gates', annotations: on({ 'readiness-gates': Array.from({ length: 65 }, (_, i) => `example.com/g${i}`).join(',') }), keys: ['readiness-gates'] },
+  { name: 'an unknown profile and an undeclared port, both at once', annotations: on({ profile: 'grcp', port: 'grpc' }), keys: ['profile', 'port'] },
 ];
 
 describe('invalid annotations, one by one: refused with HTTP 400 and every key named', () => {

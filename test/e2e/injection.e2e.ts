@@ -45,7 +45,8 @@ function expectStored(stored: Json, want: Json): void {
 // ------------------------------------------------------------------------------------------------
 describe('the pod of issue 2: spring-boot + nacos-deregister + readiness gate', () => {
   const annotations = on({ profile: 'spring-boot', 'nacos-deregister': 'true', 'readiness-gates': 'nacos.io/registered' });
-  const status = '{"containers":{"app":["startupProbe","readinessProbe","livenessProbe","preStop"]},"readinessGates":["nacos.io/registered"],"terminationGracePeriodSeconds":48}';
+  const status =
+    '{"containers":{"app":["startupProbe","readinessProbe","livenessProbe","preStop"]},"readinessGates":["nacos.io/registered"],"labels":["probe-injector.io/nacos-gate"],"terminationGracePeriodSeconds":48}';
   const expectIssue2 = (stored: Json, submitted: Json) => {
     const app = stored.spec.containers.find((c: Json) => c.name === 'app');
     // Literal values, as kube-apiserver stores them (defaults applied, initialDelaySeconds 0 omitted).
@@ -56,6 +57,7 @@ describe('the pod of issue 2: spring-boot + nacos-deregister + readiness gate', 
     expect(stored.spec.readinessGates).toEqual([{ conditionType: 'nacos.io/registered' }]);
     expect(stored.spec.terminationGracePeriodSeconds).toBe(48);
     expect(stored.metadata.annotations[STATUS]).toBe(status);
+    expect(stored.metadata.labels).toMatchObject({ app: 'orders', 'probe-injector.io/nacos-gate': 'true' });
     expect(validatePod(stored)).toEqual([]);
     // And exactly that, nothing else: the same through the generic comparison.
     expectStored(
@@ -70,12 +72,13 @@ describe('the pod of issue 2: spring-boot + nacos-deregister + readiness gate', 
         pod.spec.readinessGates = [{ conditionType: 'nacos.io/registered' }];
         pod.spec.terminationGracePeriodSeconds = 48;
         pod.metadata.annotations[STATUS] = status;
+        pod.metadata.labels = { ...pod.metadata.labels, 'probe-injector.io/nacos-gate': 'true' };
       }),
     );
   };
 
   it('a Pod is stored with the three actuator probes, the exec preStop, the gate, grace 48 and the status; the user sees the grace warning', async () => {
-    const pod = podOf(annotations, () => {}, 'orders');
+    const pod = podOf(annotations, (p) => (p.metadata.labels = { app: 'orders' }), 'orders');
     const { stored, warnings } = await createAndGetPod(suite.namespace, pod);
     expectIssue2(stored, pod);
     expect(warnings).toEqual([expect.stringMatching(/^probe-injector: raised terminationGracePeriodSeconds from 30 to 48 \(/)]);
@@ -83,7 +86,7 @@ describe('the pod of issue 2: spring-boot + nacos-deregister + readiness gate', 
   });
 
   it('a dry-run create (kubectl --dry-run=server) answers the same pod and stores nothing', async () => {
-    const pod = podOf(annotations, () => {}, 'orders-dry-run');
+    const pod = podOf(annotations, (p) => (p.metadata.labels = { app: 'orders' }), 'orders-dry-run');
     const res = await createPod(suite.namespace, pod, { dryRun: true });
     expect(res.status).toBe(201);
     expectIssue2(res.body, pod);
@@ -263,6 +266,7 @@ const ownCases: Case[] = [
         containers: 'app,worker',
         profile: 'spring-boot',
         'readiness-gates': 'nacos.io/registered,example.com/warm',
+        'nacos-service': 'orders',
         'nacos-deregister': 'true',
         'nacos-deregister-mode': 'http',
         'liveness-period-seconds': '20',
@@ -284,9 +288,11 @@ const ownCases: Case[] = [
       withHook(pod, { httpGet: { path: '/api/nacos/deregister', port: 8080, scheme: 'HTTP' } });
       withHook(pod, { httpGet: { path: '/api/nacos/deregister', port: 9090, scheme: 'HTTP' } }, 1);
       pod.spec.readinessGates.push({ conditionType: 'nacos.io/registered' });
+      pod.metadata.labels = { 'probe-injector.io/nacos-gate': 'true' };
       setStatus(pod, {
         containers: { app: [...ALL_PROBES, 'preStop'], worker: ['startupProbe', 'readinessProbe', 'preStop'] },
         readinessGates: ['nacos.io/registered'],
+        labels: ['probe-injector.io/nacos-gate'],
       });
     },
   },

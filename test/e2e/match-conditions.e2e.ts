@@ -17,14 +17,13 @@ import { useRegisteredWebhook } from './support/suite.js';
 
 const MATCH_CONDITIONS = since(28, 'matchConditions', '1.27+');
 
-/** The condition of manifests/base (opted in). */
-const OPTED_IN = {
-  name: 'opted-in',
-  expression:
-    "has(object.metadata.annotations) && 'probe-injector.io/inject' in object.metadata.annotations && object.metadata.annotations['probe-injector.io/inject'] == 'true'",
+/** The condition of manifests/base: any probe-injector.io/ key, in any case. */
+const HAS_KEY = {
+  name: 'has-probe-injector-annotations',
+  expression: "has(object.metadata.annotations) && object.metadata.annotations.exists(key, key.lowerAscii().startsWith('probe-injector.io/'))",
 };
 
-const suite = useRegisteredWebhook('match-conditions', { failurePolicy: 'Fail', matchConditions: [OPTED_IN] });
+const suite = useRegisteredWebhook('match-conditions', { failurePolicy: 'Fail', matchConditions: [HAS_KEY] });
 
 /** Creates the pods, then an opted-in sentinel: once the sentinel's log line is there, the earlier pods' would be too. */
 async function sentToWebhook(names: string[]): Promise<string[]> {
@@ -55,10 +54,17 @@ describe('matchConditions', () => {
     await suite.hook.admission({ pod: 'opted-in', outcome: 'patched' });
   });
 
-  MATCH_CONDITIONS.it(MATCH_CONDITIONS.name('pods without the annotation, or with inject "false", are not sent at all'), async () => {
+  MATCH_CONDITIONS.it(MATCH_CONDITIONS.name('pods without a probe-injector.io/ key are not sent at all'), async () => {
     await createAndGetPod(suite.namespace, podOf({}, () => {}, 'no-annotation'));
-    await createAndGetPod(suite.namespace, podOf({ 'probe-injector.io/inject': 'false' }, () => {}, 'opted-out-2'));
-    expect(await sentToWebhook(['no-annotation', 'opted-out-2'])).toEqual([]);
+    await createAndGetPod(suite.namespace, podOf({ 'app.kubernetes.io/name': 'x' }, () => {}, 'other-annotation'));
+    expect(await sentToWebhook(['no-annotation', 'other-annotation'])).toEqual([]);
+  });
+
+  // With the condition (any key under the prefix) and without (every pod is sent): answered either way.
+  it('a misspelt key is sent, admitted untouched, and the user is told which key was meant', async () => {
+    const { stored, warnings } = await createAndGetPod(suite.namespace, podOf({ 'Probe-Injector.io/inject': 'true' }, () => {}, 'misspelt'));
+    expect(stored.metadata.annotations).toEqual({ 'Probe-Injector.io/inject': 'true' });
+    expect(warnings).toEqual([expect.stringContaining('unknown annotation Probe-Injector.io/inject; did you mean probe-injector.io/inject?')]);
   });
 
   MATCH_CONDITIONS.it(MATCH_CONDITIONS.name('the webhook stopped with failurePolicy Fail: pods that do not opt in are still admitted'), async () => {

@@ -100,8 +100,13 @@ afterAll(async () => {
   await closeClient();
 });
 
-const annotations = on({ profile: 'spring-boot', 'nacos-deregister': 'true', 'readiness-gates': 'nacos.io/registered' });
-const STATUS_VALUE = JSON.stringify({ containers: { app: [...ALL_PROBES, 'preStop'] }, readinessGates: ['nacos.io/registered'], terminationGracePeriodSeconds: 48 });
+const annotations = on({ profile: 'spring-boot', 'nacos-deregister': 'true', 'readiness-gates': 'nacos.io/registered', 'nacos-service': 'orders' });
+const STATUS_VALUE = JSON.stringify({
+  containers: { app: [...ALL_PROBES, 'preStop'] },
+  readinessGates: ['nacos.io/registered'],
+  labels: ['probe-injector.io/nacos-gate'],
+  terminationGracePeriodSeconds: 48,
+});
 
 /** The pod as it must be stored: the sidecar first, untouched; `app` second with everything. */
 function wanted(submitted: Json): Json {
@@ -120,6 +125,7 @@ function wanted(submitted: Json): Json {
     pod.spec.readinessGates = [{ conditionType: 'nacos.io/registered' }];
     pod.spec.terminationGracePeriodSeconds = 48;
     pod.metadata.annotations[STATUS] = STATUS_VALUE;
+    pod.metadata.labels = { ...pod.metadata.labels, 'probe-injector.io/nacos-gate': 'true' };
   });
 }
 
@@ -178,7 +184,7 @@ describe('reinvocation: a second webhook inserts a container at index 0 after ou
         60_000,
         200,
       );
-      expect(injectedView(stored)).toEqual(injectedView(wanted(podOf(annotations)), { expected: true }));
+      expect(injectedView(stored)).toEqual(injectedView(wanted(podOf(annotations, (p) => (p.metadata.labels = { app: 'reinvoked' }))), { expected: true }));
       expect(validatePod(stored)).toEqual([]);
       const calls = await waitUntil('2 admission log lines', async () => {
         const lines = hook.admissions().filter((line) => /^reinvoked-[a-z0-9]+-\*$/.test(line.pod ?? ''));

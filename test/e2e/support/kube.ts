@@ -307,6 +307,8 @@ export function injectedView(pod: Json, options: { expected?: boolean } = {}): J
   };
   return {
     annotations: pod.metadata?.annotations ?? {},
+    // Only ours: the ReplicaSet controller adds pod-template-hash.
+    labels: Object.fromEntries(Object.entries(pod.metadata?.labels ?? {}).filter(([key]) => key.startsWith('probe-injector.io/'))),
     containers: (pod.spec.containers ?? []).map(container),
     initContainers: (pod.spec.initContainers ?? []).map(container),
     readinessGates: pod.spec.readinessGates ?? [],
