@@ -8,7 +8,7 @@ import { parseKubernetesVersion } from '../core/kubernetes-version.js';
 import type { InjectionConfig } from '../core/settings.js';
 import { DEFAULT_YAML_LIMITS } from '../manifest/bounded-yaml.js';
 import { previewManifests, type ManifestFile } from '../manifest/preview.js';
-import { formatError, formatExplanation, formatPatches, formatProblems, formatUnreadable, formatWarnings } from '../manifest/report.js';
+import { formatError, formatExplanation, formatPatches, formatProblems, formatUnreadable, formatWarnings, STDIN } from '../manifest/report.js';
 import { showText } from '../manifest/safe-text.js';
 
 /** What `src/cli.ts` hands over (commander has parsed and checked the flags). */
@@ -113,7 +113,7 @@ async function readInputs(names: readonly string[], stdin: Readable): Promise<Ma
   for (const name of names) {
     const bytes = name === '-' ? await readStdin(stdin, left) : await readFileBounded(name, '', left);
     left -= bytes.length;
-    const label = name === '-' ? '<stdin>' : name;
+    const label = name === '-' ? STDIN : name;
     files.push({ name: label, text: decode(bytes, label) });
   }
   return files;
@@ -174,7 +174,7 @@ async function readStdin(stdin: Readable, limit: number): Promise<Buffer> {
       total += buffer.length;
       if (total > limit) {
         stdin.destroy();
-        throw tooLarge('<stdin>', limit);
+        throw tooLarge(STDIN, limit);
       }
     }
   } catch (cause) {

@@ -9,6 +9,7 @@ import type { InjectionConfig } from '../core/settings.js';
 import { readStatus } from '../core/status.js';
 import { formatProblem, formatWarning } from '../messages.js';
 import { DEFAULT_YAML_LIMITS, readBoundedYaml, YamlInputError, type YamlLimits } from './bounded-yaml.js';
+import { objectLabel } from './report.js';
 import { showText } from './safe-text.js';
 import { manifestDocuments, rewriteContent, type StreamDocument } from './stream.js';
 import { dotPrefix, identityOf, objectsOf, valueAt, WORKLOADS, workloadKindOf, type Identity, type WorkloadKind } from './workload.js';
@@ -149,7 +150,9 @@ function previewFile(file: ManifestFile, config: InjectionConfig, limits: YamlLi
  */
 function patchDocument(text: string, entry: StreamDocument, operations: readonly PatchOperation[]): { edits: TextEdit[]; rewritten: boolean } {
   // Strict RFC 6902, as the tests apply the webhook's patches: this is what the output must read as.
-  const truth: unknown = jsonpatch.applyPatch(structuredClone(entry.value), structuredClone(operations) as jsonpatch.Operation[], true, false).newDocument;
+  // Copies by JSON (the values are JSON data): plain objects of this realm, as `toJS` makes them.
+  const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+  const truth: unknown = jsonpatch.applyPatch(copy(entry.value), copy(operations) as jsonpatch.Operation[], true, false).newDocument;
   if (!entry.flow) {
     const edits = insertionEdits(text, entry.document, entry.value, truth);
     if (edits !== undefined && readsAs(text, entry, edits, truth)) return { edits, rewritten: false };
@@ -185,7 +188,7 @@ function inspectObject(object: unknown, place: Place, config: InjectionConfig): 
   const root: string = WORKLOADS[workload].template;
   const misplaced = workload === 'Pod' ? [] : misplacedAnnotations(object, workload, root);
   const template = valueAt(object, root);
-  if (!isRecord(template)) throw new Unreadable(`${placeText(place, identity)}: ${dotPrefix(root).slice(0, -1)}: expected a pod template (an object with metadata and spec)`);
+  if (!isRecord(template)) throw new Unreadable(`${objectLabel(identity, place)}: ${dotPrefix(root).slice(0, -1)}: expected a pod template (an object with metadata and spec)`);
   // The pod the controller will create from the template, as far as the webhook reads it.
   const pod: unknown = root === '' ? object : { metadata: template['metadata'], spec: template['spec'] };
   const finding = (message: string, annotation: boolean): Finding => ({ place, identity, message, annotation });
@@ -198,7 +201,7 @@ function inspectObject(object: unknown, place: Place, config: InjectionConfig): 
     return { report: { ...base, reason: 'invalid annotations', warnings: misplaced }, problems: [...typeProblems, ...more.map((problem) => finding(formatProblem(problem), problem.origin === 'annotation'))] };
   }
   if (!isPod(pod)) {
-    throw new Unreadable(`${placeText(place, identity)}: not a valid ${root === '' ? 'pod' : 'pod template'}: ${dotPrefix(root)}${podIssues(pod)[0] ?? 'unexpected shape'}`);
+    throw new Unreadable(`${objectLabel(identity, place)}: not a valid ${root === '' ? 'pod' : 'pod template'}: ${dotPrefix(root)}${podIssues(pod)[0] ?? 'unexpected shape'}`);
   }
 
   const mutation = mutatePod(pod, config, { root });
@@ -214,7 +217,7 @@ function changesOf(mutation: Mutation, status: string | undefined, grace: number
   return {
     inspected: true,
     mutated: mutation.outcome === 'patched',
-    reason: mutation.reason,
+    reason: mutation.outcome === 'unchanged' && mutation.problems.length === 0 ? `${mutation.reason}; the pod already has everything` : mutation.reason,
     patch: mutation.outcome === 'patched' ? mutation.patch : [],
     containers: mutation.containers.map((container) => {
       const earlier = new Set(injected?.get(container.name) ?? []);
@@ -229,12 +232,6 @@ function changesOf(mutation: Mutation, status: string | undefined, grace: number
     labels: mutation.labels,
     grace: mutation.grace && { before: grace ?? undefined, defaulted: DEFAULT_GRACE_PERIOD_SECONDS, to: mutation.grace.to },
   };
-}
-
-/** `Deployment shop/orders (document 2)`: how messages about an object that cannot be read name it. */
-function placeText(place: Place, identity: Identity): string {
-  const name = identity.name ?? (identity.generateName ? `${identity.generateName}*` : '(unnamed)');
-  return `${showText(identity.kind ?? '(no kind)')} ${identity.namespace ? `${showText(identity.namespace)}/` : ''}${showText(name)} (document ${place.document}${place.item === undefined ? '' : `, item ${place.item}`})`;
 }
 
 function whyNotAWorkload(object: unknown, identity: Identity): string {

@@ -12,36 +12,44 @@ import type { Identity } from './workload.js';
 
 const SPEAKER = 'probe-injector: ';
 
-/** `Deployment shop/orders (document 2, item 0)`; with several files, the file in front. */
+/** How standard input is named. */
+export const STDIN = '<stdin>';
+
+/** A file as messages name it: `<stdin>`, or the path given (escaped and cut). */
+export function fileLabel(file: string): string {
+  return file === STDIN ? file : showText(file);
+}
+
+/** `Deployment shop/orders (document 2, item 0)`, `Pod orders-* (…)`; with several files, the file in front. */
 export function objectLabel(identity: Identity | undefined, place: Place, withFile = false): string {
   const where = `document ${place.document}${place.item === undefined ? '' : `, item ${place.item}`}`;
-  const file = withFile ? `${showText(place.file)}: ` : '';
+  const file = withFile ? `${fileLabel(place.file)}: ` : '';
   if (identity === undefined) return `${file}${where}`;
-  const name = identity.name ?? (identity.generateName ? `${identity.generateName}*` : '(unnamed)');
+  const name = identity.name !== undefined ? showText(identity.name) : identity.generateName !== undefined ? `${showText(identity.generateName)}*` : '(unnamed)';
   const namespace = identity.namespace ? `${showText(identity.namespace)}/` : '';
-  return `${file}${showText(identity.kind ?? '(no kind)')} ${namespace}${showText(name)} (${where})`;
+  return `${file}${identity.kind === undefined ? '(no kind)' : showText(identity.kind)} ${namespace}${name} (${where})`;
 }
 
 /** `probe-injector: FILE: Deployment shop/orders (document 1): warning: …`, one line each. */
 export function formatWarnings(warnings: readonly Finding[]): string {
-  return terminalLines(warnings.map((warning) => `${SPEAKER}${showText(warning.place.file)}: ${objectLabel(warning.identity, warning.place)}: warning: ${warning.message}`));
+  return terminalLines(warnings.map((warning) => `${SPEAKER}${fileLabel(warning.place.file)}: ${objectLabel(warning.identity, warning.place)}: warning: ${warning.message}`));
 }
 
 /** One line per problem, each naming the file, the object and the annotation, then a count. */
 export function formatProblems(problems: readonly Finding[], errorPolicy: 'reject' | 'warn'): string {
-  const lines = problems.map((problem) => `${SPEAKER}${showText(problem.place.file)}: ${objectLabel(problem.identity, problem.place)}: ${problem.message}`);
+  const lines = problems.map((problem) => `${SPEAKER}${fileLabel(problem.place.file)}: ${objectLabel(problem.identity, problem.place)}: ${problem.message}`);
   const files = [...new Set(problems.map((problem) => problem.place.file))];
   const noun = problems.length === 1 ? 'problem' : 'problems';
   const subject = problems.every((problem) => problem.annotation) ? ' with annotations' : '';
   const policy = errorPolicy === 'warn' ? ' (errorPolicy is warn: the webhook would admit these pods unchanged, with the problems as warnings)' : '';
-  const where = files.length === 1 ? `${showText(files[0] ?? '')}: ` : '';
+  const where = files.length === 1 ? `${fileLabel(files[0] ?? '')}: ` : '';
   return terminalLines([...lines, `${SPEAKER}${where}${problems.length} ${noun}${subject}; nothing written${policy}`]);
 }
 
 /** `probe-injector: FILE:LINE:COLUMN: message`, on one line. */
 export function formatUnreadable(file: string, message: string, line?: number, column?: number): string {
   const position = line === undefined ? '' : `:${line}${column === undefined ? '' : `:${column}`}`;
-  return `${terminalLine(`${SPEAKER}${showText(file)}${position}: ${message}`)}\n`;
+  return `${terminalLine(`${SPEAKER}${fileLabel(file)}${position}: ${message}`)}\n`;
 }
 
 /** A usage or read error: `probe-injector: message`, on one line. */

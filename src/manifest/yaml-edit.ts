@@ -300,7 +300,8 @@ function safeDocument(value: unknown, flow: boolean): Document {
   const document = new Document(value, { version: '1.1' });
   visit(document, {
     Collection(_, node) {
-      node.flow = flow;
+      // An empty collection is always `{}`/`[]`.
+      node.flow = flow || node.items.length === 0;
     },
     Scalar(_, node) {
       if (typeof node.value === 'string' && NEEDS_ESCAPE.test(node.value)) node.type = 'QUOTE_DOUBLE';
