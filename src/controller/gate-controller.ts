@@ -52,6 +52,11 @@ export interface GateControllerOptions {
   readonly maxNacosCalls?: number | undefined;
   readonly events?: { readonly perSecond?: number; readonly burst?: number } | undefined;
   readonly random?: (() => number) | undefined;
+  /**
+   * Asked right before each Nacos call and each write: the election's own view (false as soon as
+   * the renew deadline has passed), in case it is not yet reported through `setLeader(false)`.
+   */
+  readonly stillLeading?: (() => boolean) | undefined;
 }
 
 interface Tracked {
@@ -105,7 +110,11 @@ export class GateController {
   }
 
   get isLeader(): boolean {
-    return this.leader;
+    return this.leading();
+  }
+
+  private leading(): boolean {
+    return this.leader && !this.stopped && (this.options.stillLeading?.() ?? true);
   }
 
   /** Pods waiting for Nacos (ready, gate not yet True). */
@@ -212,7 +221,7 @@ export class GateController {
 
   /** Starts the Nacos calls that are due (leader only). Cheap: the shell calls it often. */
   tick(): void {
-    if (!this.leader || this.stopped) return;
+    if (!this.leading()) return;
     const periodMs = this.options.settings().gate.pollSeconds * 1000;
     const now = this.options.clock.now();
     const max = this.options.maxNacosCalls ?? 32;
@@ -289,7 +298,7 @@ export class GateController {
   /** One pod, from the queue: decide with the latest answer, write, emit. */
   private async handle(key: string): Promise<void> {
     for (let attempt = 0; attempt < CONFLICT_ATTEMPTS; attempt++) {
-      if (!this.leader) return;
+      if (!this.leading()) return;
       const tracked = this.pods.get(key);
       if (!tracked || tracked.done) return;
       const view = tracked.view;
@@ -311,8 +320,12 @@ export class GateController {
         settings: settings.gate,
         now,
       });
+      // An answer from before the pod was ready may show it registered (then the gate is set at
+      // once), but saying why it waits needs an answer of its own: the next call is at most a period away.
+      if (!decision.done && answer.at < (tracked.firstReadyAt ?? 0)) return;
       const write = decision.write;
       if (write) {
+        if (!this.leading()) return;
         let updated: unknown;
         try {
           updated = await this.options.api.patchPodStatus(view.namespace, view.name, gateStatusPatch(settings.gate.conditionType, write, view.resourceVersion));

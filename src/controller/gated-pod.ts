@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { NACOS_GATE_LABEL } from '../core/annotation-keys.js';
 import { isPod, type Pod } from '../core/pod.js';
 import { canonicalIp } from './ip-address.js';
 
@@ -36,8 +37,8 @@ const GatedPodSchema = v.looseObject({
 });
 type GatedPodInput = v.InferInput<typeof GatedPodSchema>;
 
-/** The label the webhook puts on pods that carry the gate; the controller's watch selects it. */
-export const GATE_LABEL = 'probe-injector.io/nacos-gate';
+/** The label the webhook puts on pods that carry the gate (`probe-injector.io/nacos-gate`); the controller's watch selects it. */
+export const GATE_LABEL = NACOS_GATE_LABEL;
 export const GATE_LABEL_SELECTOR = `${GATE_LABEL}=true`;
 
 export interface GateCondition {
