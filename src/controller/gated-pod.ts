@@ -9,7 +9,8 @@ import { canonicalIp } from './ip-address.js';
  * are strings), and from our own reads and patches; all are checked by this one schema, without a
  * copy, and only what the controller uses is read out.
  */
-const Time = v.union([v.string(), v.date()]);
+// `v.instance(Date)`, not `v.date()`: an Invalid Date (a time the client could not parse) is an unknown time, not an unreadable pod.
+const Time = v.union([v.string(), v.instance(Date)]);
 const ConditionSchema = v.looseObject({
   type: v.string(),
   status: v.string(),
