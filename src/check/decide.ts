@@ -262,12 +262,12 @@ export function finishRow(draft: RowDraft, pods: PodTally, context: CheckContext
   const problems: CheckProblem[] = [];
   const misspelt = mutation.outcome === 'skipped' ? mutation.warnings.filter((w) => w.kind === 'unknown-key').map((w) => bounded(formatWarning(w), 300)) : [];
   const optIn = optInOf(mutation, misspelt);
-  const subject = draft.kind === 'Pod' ? 'the pod' : 'its pods';
+  const subject = draft.kind === 'Pod' ? 'the pod is' : 'its pods are';
 
   if (draft.unreadable !== undefined) problems.push({ code: PROBLEM_CODES.unreadable, message: draft.unreadable });
   if (mutation.problems.length > 0) problems.push({ code: PROBLEM_CODES.invalidAnnotations, message: formatDenial(mutation.problems, draft.where) });
   for (const text of misspelt) problems.push({ code: PROBLEM_CODES.misspeltKey, message: text });
-  if (optIn.optedIn && !webhook.selected) problems.push({ code: PROBLEM_CODES.notSelected, message: `opted in, but ${subject} are not sent to the webhook: ${webhook.text}` });
+  if (optIn.optedIn && !webhook.selected) problems.push({ code: PROBLEM_CODES.notSelected, message: `opted in, but ${subject} not sent to the webhook: ${webhook.text}` });
   const notInjected = pods.total - pods.injected;
   if (webhook.selected && mutation.outcome === 'patched' && notInjected > 0) {
     const which = draft.kind === 'Pod' ? 'the pod was not injected' : `${notInjected} of ${pods.total} pods were not injected`;

@@ -20,6 +20,11 @@
 #   E2E_APISERVER_ARGS   extra kube-apiserver flags (split on spaces)
 #   E2E_SERVICE_CIDR     --service-cluster-ip-range (default 10.0.0.0/24; only a range to
 #                        allocate from: nothing here sends traffic to it)
+#
+# Audit log: kube-apiserver writes audit events at Metadata level for pods and the workloads
+# (deployments, statefulsets, daemonsets, replicasets, jobs, cronjobs) to $RUN_DIR/audit.log, one
+# JSON event per line (policy: $RUN_DIR/audit-policy.yaml). Admission webhooks' auditAnnotations
+# appear there as `<webhook name>/<key>` in each event's `annotations`.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -246,6 +251,26 @@ current-context: probe-injector-e2e
 EOF
 )
 
+# write_audit_policy FILE: Metadata-level events (with admission webhooks' audit annotations) for
+# pods and workloads; nothing for anything else, so the log stays small.
+write_audit_policy() {
+  cat >"$1" <<'EOF'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    resources:
+      - group: ""
+        resources: [pods]
+      - group: apps
+        resources: [deployments, statefulsets, daemonsets, replicasets]
+      - group: batch
+        resources: [jobs, cronjobs]
+  - level: None
+EOF
+}
+
 resolve_bin_dir() {
   if [[ -n ${E2E_BIN_DIR:-} ]]; then echo "$E2E_BIN_DIR"; return 0; fi
   local out
@@ -348,6 +373,8 @@ do_start() {
     --v=1
   )
   if [[ $SA_ADMISSION == off ]]; then api_args+=(--disable-admission-plugins=ServiceAccount); fi
+  write_audit_policy "$RUN_DIR/audit-policy.yaml"
+  api_args+=(--audit-policy-file="$RUN_DIR/audit-policy.yaml" --audit-log-path="$RUN_DIR/audit.log")
   # Up to 1.19 the apiserver served an unauthenticated port 8080 unless told not to; 1.20 has no
   # insecure serving left but keeps the (hidden, deprecated) flag; 1.24 removed it.
   if (($(kube_minor "$bin/kube-apiserver") < 24)); then api_args+=(--insecure-port=0); fi
