@@ -15,12 +15,19 @@ import { TokenBucket } from '../src/controller/token-bucket.js';
 import { WaitingRoom } from '../src/controller/waiting-room.js';
 import { WorkQueue } from '../src/controller/work-queue.js';
 import { leaseSettings } from '../src/commands/controller.js';
-import { gatedPod, ManualClock, T0 } from './controller-support.js';
+import { gatedPod, ManualClock, T0, type Json } from './controller-support.js';
 
 const GATE = 'nacos.io/registered';
 
+/** The view of a pod that must be readable. */
+function read(value: unknown, conditionType = GATE) {
+  const view = viewPod(value, conditionType);
+  if (!view.ok) throw new Error(`unreadable: ${view.reason}`);
+  return view.pod;
+}
+
 describe('reading a pod (gated-pod.ts)', () => {
-  const stored = () => ({ ...gatedPod({ name: 'orders-1', service: 'orders', ip: '10.1.0.7', readyAt: T0 }), metadata: { ...gatedPod({ name: 'orders-1', service: 'orders' }).metadata, resourceVersion: '7' } });
+  const stored = (): Json => ({ ...gatedPod({ name: 'orders-1', service: 'orders', ip: '10.1.0.7', readyAt: T0 }), metadata: { ...gatedPod({ name: 'orders-1', service: 'orders' }).metadata, resourceVersion: '7' } });
 
   it('a watch event (times as strings)', () => {
     const view = viewPod(stored(), GATE);
@@ -46,11 +53,11 @@ describe('reading a pod (gated-pod.ts)', () => {
   it('podIPs (dual stack, canonical), else podIP; no IP at all', () => {
     const pod = stored();
     pod.status.podIPs = [{ ip: '10.1.0.7' }, { ip: 'FD00::7' }];
-    expect(viewPod(pod, GATE).ok && (viewPod(pod, GATE) as { pod: { ips: string[] } }).pod.ips).toEqual(['10.1.0.7', 'fd00::7']);
+    expect(read(pod).ips).toEqual(['10.1.0.7', 'fd00::7']);
     delete (pod.status as Record<string, unknown>).podIPs;
-    expect((viewPod(pod, GATE) as { pod: { ips: string[] } }).pod.ips).toEqual(['10.1.0.7']);
+    expect(read(pod).ips).toEqual(['10.1.0.7']);
     delete (pod.status as Record<string, unknown>).podIP;
-    expect((viewPod(pod, GATE) as { pod: { ips: string[] } }).pod.ips).toEqual([]);
+    expect(read(pod).ips).toEqual([]);
   });
 
   it('another condition type configured: the pod is not gated for it', () => {
@@ -61,10 +68,10 @@ describe('reading a pod (gated-pod.ts)', () => {
   it('a pod being deleted, or finished, is over', () => {
     const deleting = stored();
     (deleting.metadata as Record<string, unknown>).deletionTimestamp = new Date(T0).toISOString();
-    expect((viewPod(deleting, GATE) as { pod: { over: boolean } }).pod.over).toBe(true);
+    expect(read(deleting).over).toBe(true);
     const done = stored();
     done.status.phase = 'Succeeded';
-    expect((viewPod(done, GATE) as { pod: { over: boolean } }).pod.over).toBe(true);
+    expect(read(done).over).toBe(true);
   });
 
   it('what cannot be read says where, bounded, and never throws', () => {
