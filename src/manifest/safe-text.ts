@@ -13,11 +13,8 @@
  */
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
-/** The same set, tested without the global flag's state. */
-const HAS_UNSAFE = new RegExp(UNSAFE.source);
-
 /** A manifest's text in a message: about this many characters, then `…`. */
-export const TEXT_LIMIT = 80;
+const TEXT_LIMIT = 80;
 
 /** No single line we print is longer than this (a last bound for whatever a message carries). */
 export const LINE_LIMIT = 4096;
@@ -29,10 +26,6 @@ function escapeChar(char: string): string {
 /** Every unsafe character as a `\u001b`-style escape; everything else unchanged. */
 export function escapeUnsafe(text: string): string {
   return text.replace(UNSAFE, escapeChar);
-}
-
-export function hasUnsafe(text: string): boolean {
-  return HAS_UNSAFE.test(text);
 }
 
 /** The first `limit` characters (never half a surrogate pair), then `…` and the full length. */
@@ -50,11 +43,6 @@ export function cut(text: string, limit: number): string {
  */
 export function showText(text: string, limit = TEXT_LIMIT): string {
   if (text.length > 0 && text.length <= limit && /^[\w./:@~+-]+$/.test(text)) return text;
-  return `"${escapeUnsafe(cut(text, limit).replace(/["\\]/g, (char) => `\\${char}`))}"`;
-}
-
-/** A value for a message: always JSON-quoted, escaped and cut (`"tru"`, `"0"`). */
-export function showValue(text: string, limit = TEXT_LIMIT): string {
   return `"${escapeUnsafe(cut(text, limit).replace(/["\\]/g, (char) => `\\${char}`))}"`;
 }
 

@@ -56,12 +56,6 @@ export function identityOf(object: unknown): Identity {
   };
 }
 
-/** `Deployment shop/orders`, `Pod orders-*` (generateName), `ConfigMap (unnamed)`. */
-export function describeIdentity(identity: Identity): string {
-  const name = identity.name ?? (identity.generateName ? `${identity.generateName}*` : '(unnamed)');
-  return `${identity.kind ?? '(no kind)'} ${identity.namespace ? `${identity.namespace}/` : ''}${name}`;
-}
-
 /**
  * The pod template of a known workload kind, by kind and API group. An object without
  * `apiVersion` is matched by kind alone; a kind from another group (a custom resource that
