@@ -338,6 +338,15 @@ describe('probe-injector mutate, edges', () => {
     expect(parseStream(result.stdout)[0].spec.containers[0].readinessProbe).toBeDefined();
   });
 
+  it('several files, one stream: a line break and `---` between files, one byte-order mark at the start, each file untouched', async () => {
+    const [a, b] = [path.join(dir, 'a.yaml'), path.join(dir, 'b.yaml')];
+    writeFileSync(a, '\ufeffkind: ConfigMap\r\nmetadata: {name: a}');
+    writeFileSync(b, '\ufeffkind: Secret\nmetadata: {name: b}\n');
+    const result = await mutate(['-f', a, '-f', b]);
+    expect(result).toEqual({ code: 0, stdout: '\ufeffkind: ConfigMap\r\nmetadata: {name: a}\r\n---\r\nkind: Secret\nmetadata: {name: b}\n', stderr: '' });
+    expect(parseStream(result.stdout).map((object) => object.metadata.name)).toEqual(['a', 'b']);
+  });
+
   it('not UTF-8: a one-line error, exit 2', async () => {
     const file = path.join(dir, 'latin1.yaml');
     writeFileSync(file, Buffer.from('metadata:\n  name: caf\xe9\n', 'latin1'));
