@@ -5,7 +5,7 @@
  * reshaped by a typed model.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { it } from '@jest/globals';
@@ -351,4 +351,71 @@ export function kubectl(args: readonly string[], input = ''): Promise<{ code: nu
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(input);
   });
+}
+
+// ---------------------------------------------------------------------------------- workloads, status, validation
+/** `/apis/apps/v1/namespaces/NS/deployments[/NAME]` and the like, for any group/version/resource. */
+export function objectsPath(apiVersion: string, resource: string, namespace: string, name?: string): string {
+  const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+  return `${base}/namespaces/${namespace}/${resource}${name ? `/${name}` : ''}`;
+}
+
+/**
+ * Plays the kubelet for a pod (there are no nodes here): a JSON merge patch of `pods/status`,
+ * e.g. an IP and conditions. `conditions` given here replace the stored list.
+ */
+export async function patchPodStatus(namespace: string, name: string, status: Json): Promise<Json> {
+  return ok(kube('PATCH', `${podsPath(namespace, name)}/status`, { status }, 'application/merge-patch+json'), `patch the status of pod ${namespace}/${name}`);
+}
+
+/** The workload resources SPEC §9 validates, as in manifests/base/validatingwebhookconfiguration.yaml. */
+export const VALIDATED_RULES: Json[] = [
+  { operations: ['CREATE', 'UPDATE'], apiGroups: ['apps'], apiVersions: ['v1'], resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'], scope: 'Namespaced' },
+  { operations: ['CREATE', 'UPDATE'], apiGroups: ['batch'], apiVersions: ['v1'], resources: ['jobs', 'cronjobs'], scope: 'Namespaced' },
+];
+
+/**
+ * A ValidatingWebhookConfiguration like manifests/ have it (webhook `workloads.probe-injector.io`,
+ * path `/validate`, `matchPolicy: Equivalent`, the rules above), pointed at a test's webhook by
+ * URL, for the test's namespaces only; no `matchConditions` (kube-apiserver < 1.27 lacks them).
+ */
+export function validatingWebhookConfiguration(name: string, options: Omit<HookOptions, 'reinvocationPolicy'>): Json {
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfiguration',
+    metadata: { name, labels: { 'probe-injector-e2e': 'true' } },
+    webhooks: [
+      {
+        name: options.webhookName ?? 'workloads.probe-injector.io',
+        admissionReviewVersions: ['v1'],
+        sideEffects: 'None',
+        timeoutSeconds: options.timeoutSeconds ?? 5,
+        failurePolicy: options.failurePolicy ?? 'Fail',
+        matchPolicy: 'Equivalent',
+        clientConfig: { ...(options.url && { url: options.url }), ...(options.caBundle && { caBundle: options.caBundle }) },
+        rules: VALIDATED_RULES,
+        namespaceSelector: { matchLabels: options.namespaceLabels },
+        ...(options.matchConditions && { matchConditions: options.matchConditions }),
+      },
+    ],
+  };
+}
+
+export async function registerValidatingWebhook(config: Json): Promise<void> {
+  await ok(kube('POST', VALIDATING_WEBHOOK_CONFIGS, config), `create ValidatingWebhookConfiguration ${config.metadata.name}`);
+}
+
+export async function deleteValidatingWebhook(name: string): Promise<void> {
+  const res = await kube('DELETE', `${VALIDATING_WEBHOOK_CONFIGS}/${name}`);
+  if (res.status >= 400 && res.status !== 404) throw new Error(`delete ${name}: HTTP ${res.status}`);
+}
+
+/** The API server's audit events so far (`cluster.sh` writes them to `$E2E_RUN_DIR/audit.log`). */
+export function auditEvents(): Json[] {
+  const file = path.join(env.runDir, 'audit.log');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Json);
 }
