@@ -315,6 +315,12 @@ describe('hostile volume: many bad keys', () => {
     expect(message.length).toBeLessThan(8000);
   });
 
+  it('DEL and the C1 controls (U+009B, a terminal escape) are escaped too', () => {
+    const message = inject(basePod(on({ type: 'a\u007fb\u009bc' }))).denial ?? '';
+    expect(message).toContain(`${P}type="a\\u007fb\\u009bc"`);
+    expect(message).not.toMatch(/[\u007f-\u009f]/);
+  });
+
   it('U+2028 and U+2029 in a value are escaped, like newlines', () => {
     const message = inject(basePod(on({ type: 'a\u2028b\u2029c' }))).denial ?? '';
     expect(message).toContain(`${P}type="a\\u2028b\\u2029c"`);

@@ -51,7 +51,7 @@ export interface Mutation {
   readonly identity?: NacosIdentity | undefined;
 }
 
-export interface MutateOptions {
+export interface MutatePodOptions {
   /** JSON Pointer of the pod-shaped object inside the document being patched (default: the root). */
   readonly root?: string | undefined;
 }
@@ -61,7 +61,7 @@ export interface MutateOptions {
  * plan → patch. Every stage adds its problems to one collector and the next still runs, so a
  * denial lists everything at once. Never throws on any pod that passed the schema.
  */
-export function mutatePod(pod: Pod, config: InjectionConfig, options: MutateOptions = {}): Mutation {
+export function mutatePod(pod: Pod, config: InjectionConfig, options: MutatePodOptions = {}): Mutation {
   const annotations = annotationsOf(pod);
   const problems: Problems = [];
   const warnings: Warning[] = [];

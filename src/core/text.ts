@@ -1,17 +1,18 @@
 /**
  * Text that came from a pod or a manifest, made safe to put in a message: JSON-escaped (so no
- * control character, ESC, quote or line break survives; U+2028/U+2029, which JSON leaves alone,
- * are escaped too) and cut to a bound, with the original length said.
+ * control character, ESC, quote or line break survives; DEL, the C1 controls and U+2028/U+2029,
+ * which JSON leaves alone, are escaped too) and cut to a bound, with the original length said.
  */
 
 export const VALUE_LIMIT = 60;
 export const KEY_LIMIT = 100;
 
-const LINE_SEPARATORS = /[\u2028\u2029]/g;
+/** What JSON leaves raw but a terminal or a log must not get: DEL, the C1 controls, U+2028/U+2029. */
+const UNSAFE = /[\u007f-\u009f\u2028\u2029]/g;
 
 /** `"value"`, escaped and cut to about `limit` characters. */
 export function quote(value: string, limit = VALUE_LIMIT): string {
-  const escaped = (text: string) => JSON.stringify(text).replace(LINE_SEPARATORS, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+  const escaped = (text: string) => JSON.stringify(text).replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   if (value.length <= limit) return escaped(value);
   return `${escaped(value.slice(0, limit))}… (${value.length} characters)`;
 }
