@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import jsonpatch from 'fast-json-patch';
 import type { V1MutatingWebhookConfiguration, V1Secret } from '@kubernetes/client-node';
-import { kubeConfigSource } from '../src/commands/certs.js';
+import { kubeConfigSource } from '../src/config/kube-config.js';
 import { createCertificateAuthority, createServingCertificate, type KeyPair } from '../src/tls/certificates.js';
 import { inspectCertificate, splitPemCertificates } from '../src/tls/inspect.js';
 import {

@@ -1,9 +1,7 @@
-import { X509Certificate } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { AdmissionregistrationV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { applyKubeConfigSource, findKubeConfigSource } from '../config/kube-config.js';
 import type { Logger } from '../logger.js';
+import { inspectCertificate } from '../tls/inspect.js';
 import {
   ACTIONS,
   caBundleSync,
@@ -29,49 +27,16 @@ export interface CertsOptions {
   readonly kubeconfig?: string | undefined;
 }
 
-const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
-
 /** `probe-injector certs`: pino JSON lines like serve, the API client (loaded here, never by serve), then the work. */
 export async function runCerts(options: CertsOptions): Promise<void> {
   const { pino } = await import('pino');
   const logger = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime });
+  const source = findKubeConfigSource(options.kubeconfig);
   const k8s = await import('@kubernetes/client-node');
   const kubeConfig = new k8s.KubeConfig();
-  const source = kubeConfigSource({
-    flag: options.kubeconfig,
-    env: process.env,
-    inCluster: existsSync(IN_CLUSTER_TOKEN),
-    homeConfigExists: existsSync(path.join(os.homedir(), '.kube', 'config')),
-  });
-  try {
-    if (source.kind === 'file') kubeConfig.loadFromFile(source.file);
-    else if (source.kind === 'cluster') kubeConfig.loadFromCluster();
-    else kubeConfig.loadFromDefault();
-  } catch (cause) {
-    throw new Error(`cannot load the Kubernetes configuration (${source.description}): ${messageOf(cause)}`, { cause });
-  }
+  applyKubeConfigSource(kubeConfig, source);
   logger.info({ kubeconfig: source.description, server: kubeConfig.getCurrentCluster()?.server }, 'certs: using the Kubernetes API');
   await certs(options, { core: kubeConfig.makeApiClient(k8s.CoreV1Api), admission: kubeConfig.makeApiClient(k8s.AdmissionregistrationV1Api), k8s }, logger);
-}
-
-export type KubeConfigSource =
-  | { readonly kind: 'file'; readonly file: string; readonly description: string }
-  | { readonly kind: 'cluster' | 'default'; readonly description: string };
-
-/** `--kubeconfig`, else in-cluster, else $KUBECONFIG or ~/.kube/config; nothing at all is an error. */
-export function kubeConfigSource(input: {
-  readonly flag: string | undefined;
-  readonly env: NodeJS.ProcessEnv;
-  readonly inCluster: boolean;
-  readonly homeConfigExists: boolean;
-}): KubeConfigSource {
-  if (input.flag) return { kind: 'file', file: input.flag, description: `--kubeconfig ${input.flag}` };
-  if (input.inCluster && input.env.KUBERNETES_SERVICE_HOST && input.env.KUBERNETES_SERVICE_PORT) {
-    return { kind: 'cluster', description: 'in-cluster service account' };
-  }
-  if (input.env.KUBECONFIG) return { kind: 'default', description: `$KUBECONFIG ${input.env.KUBECONFIG}` };
-  if (input.homeConfigExists) return { kind: 'default', description: '~/.kube/config' };
-  throw new Error('no Kubernetes configuration: not running in a cluster, and no --kubeconfig, $KUBECONFIG or ~/.kube/config');
 }
 
 export interface CertsApi {
@@ -166,7 +131,7 @@ async function syncCaBundle(options: CertsOptions, api: CertsApi, issued: Issued
 }
 
 function notAfterOf(issued: Issued): string {
-  return new Date(new X509Certificate(issued.material.cert).validTo).toISOString();
+  return inspectCertificate(issued.material.cert).notAfter.toISOString();
 }
 
 class ConflictError extends Error {

@@ -11,7 +11,8 @@ export interface CertificateOptions {
   readonly now?: Date;
 }
 
-const DAY_MS = 86_400_000;
+/** A day in milliseconds: certificate validity is counted in days. */
+export const DAY_MS = 86_400_000;
 
 function validity({ days, now = new Date() }: CertificateOptions) {
   // Back-date by five minutes so clocks that are a little behind accept it at once.

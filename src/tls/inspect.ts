@@ -1,9 +1,10 @@
 import { X509Certificate } from 'node:crypto';
 
 /**
- * Reading X.509 certificates: node:crypto's X509Certificate for parsing, signatures and dates,
- * plus a small DER walk for what it does not expose (the keyUsage bits, basicConstraints'
- * criticality, and the SANs as a list rather than a display string). Pure: no I/O.
+ * Reading X.509 certificates with node:crypto's X509Certificate: parsing, subject, validity,
+ * subjectAltName, basicConstraints' CA flag and the extended key usage. It does not expose the
+ * keyUsage bits nor which extensions are critical, so those two come from a small walk over the
+ * certificate's extensions. Pure: no I/O.
  */
 
 export const KEY_USAGES = [
@@ -19,17 +20,10 @@ export const KEY_USAGES = [
 ] as const;
 export type KeyUsage = (typeof KEY_USAGES)[number];
 
-export const EXTENDED_KEY_USAGES = {
+export const EXTENDED_KEY_USAGES: Readonly<Record<string, string>> = {
   '1.3.6.1.5.5.7.3.1': 'serverAuth',
   '1.3.6.1.5.5.7.3.2': 'clientAuth',
-} as const;
-
-const OID = {
-  keyUsage: '2.5.29.15',
-  subjectAltName: '2.5.29.17',
-  basicConstraints: '2.5.29.19',
-  extKeyUsage: '2.5.29.37',
-} as const;
+};
 
 export interface CertificateInfo {
   readonly x509: X509Certificate;
@@ -59,7 +53,7 @@ export function inspectCertificate(pem: string | X509Certificate): CertificateIn
   let x509: X509Certificate;
   if (typeof pem === 'string') {
     const first = splitPemCertificates(pem)[0];
-    if (first === undefined) throw new Error('no PEM certificate found');
+    if (first === undefined) throw new Error(pem.trim() === '' ? 'empty: no PEM certificate found' : 'no PEM certificate found');
     try {
       x509 = new X509Certificate(first);
     } catch (cause) {
@@ -74,37 +68,45 @@ export function inspectCertificate(pem: string | X509Certificate): CertificateIn
   } catch (cause) {
     throw new Error(`cannot read the certificate's extensions: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
-  const san = extensions.get(OID.subjectAltName);
-  const names = san ? readGeneralNames(san.value) : { dnsNames: [], ipAddresses: [] };
+  const names = subjectAltNames(x509.subjectAltName);
   const keyUsage = extensions.get(OID.keyUsage);
-  const eku = extensions.get(OID.extKeyUsage);
   const basic = extensions.get(OID.basicConstraints);
   return {
     x509,
     subject: x509.subject,
     notBefore: new Date(x509.validFrom),
     notAfter: new Date(x509.validTo),
-    dnsNames: names.dnsNames,
-    ipAddresses: names.ipAddresses,
+    dnsNames: names.filter((name) => name.type === 'DNS').map((name) => name.value),
+    ipAddresses: names.filter((name) => name.type === 'IP Address').map((name) => name.value.toLowerCase()),
     keyUsage: keyUsage ? readKeyUsage(keyUsage.value) : undefined,
     keyUsageCritical: keyUsage?.critical ?? false,
-    extendedKeyUsage: eku
-      ? children(eku.value, readTlv(eku.value, 0)).map((tlv) => {
-          const oid = decodeOid(content(eku.value, tlv));
-          return oid in EXTENDED_KEY_USAGES ? EXTENDED_KEY_USAGES[oid as keyof typeof EXTENDED_KEY_USAGES] : oid;
-        })
-      : undefined,
-    basicConstraints: basic ? { ca: readBasicConstraintsCa(basic.value), critical: basic.critical } : undefined,
+    extendedKeyUsage: x509.keyUsage?.map((oid) => EXTENDED_KEY_USAGES[oid] ?? oid),
+    basicConstraints: basic ? { ca: x509.ca, critical: basic.critical } : undefined,
   };
 }
 
-// ------------------------------------------------------------------------------------ DER
+/**
+ * node:crypto's subjectAltName text (`DNS:a, IP Address:127.0.0.1`) as a list. Since Node 17.3 a
+ * value with a comma, quote or other special character is written as a JSON string.
+ */
+function subjectAltNames(text: string | undefined): { type: string; value: string }[] {
+  const names: { type: string; value: string }[] = [];
+  const entry = /([A-Za-z ]+):("(?:[^"\\]|\\.)*"|[^,]*)(?:, |$)/gy;
+  for (let match = entry.exec(text ?? ''); match !== null && match[0] !== ''; match = entry.exec(text ?? '')) {
+    const raw = match[2]!;
+    names.push({ type: match[1]!, value: raw.startsWith('"') ? (JSON.parse(raw) as string) : raw });
+  }
+  return names;
+}
+
+// ------------------------------------------------------------ the DER node:crypto does not read
+
+const OID = { keyUsage: '2.5.29.15', basicConstraints: '2.5.29.19' } as const;
+const TAG = { boolean: 0x01, bitString: 0x03, octetString: 0x04, oid: 0x06, sequence: 0x30, extensions: 0xa3 } as const;
 
 interface Tlv {
   readonly tag: number;
-  /** Offset of the first content byte. */
   readonly start: number;
-  /** Offset just past the last content byte. */
   readonly end: number;
 }
 
@@ -114,39 +116,28 @@ interface Extension {
   readonly value: Buffer;
 }
 
-const TAG = { boolean: 0x01, bitString: 0x03, octetString: 0x04, oid: 0x06, sequence: 0x30, extensions: 0xa3 } as const;
-
-function readTlv(der: Buffer, offset: number): Tlv {
-  if (offset + 2 > der.length) throw new Error(`truncated DER at offset ${offset}`);
-  const tag = der[offset]!;
-  if ((tag & 0x1f) === 0x1f) throw new Error(`unsupported multi-byte DER tag at offset ${offset}`);
-  let length = der[offset + 1]!;
+function readTlv(der: Buffer, offset: number, limit = der.length): Tlv {
+  const tag = der[offset];
+  let length = der[offset + 1];
+  if (tag === undefined || length === undefined) throw new Error(`truncated DER at offset ${offset}`);
   let start = offset + 2;
   if (length & 0x80) {
     const octets = length & 0x7f;
     if (octets === 0 || octets > 4) throw new Error(`unsupported DER length at offset ${offset}`);
-    if (start + octets > der.length) throw new Error(`truncated DER at offset ${offset}`);
     length = 0;
-    for (let i = 0; i < octets; i++) length = length * 256 + der[start + i]!;
+    for (let i = 0; i < octets; i++) length = length * 256 + (der[start + i] ?? Number.NaN);
     start += octets;
   }
   const end = start + length;
-  if (end > der.length) throw new Error(`DER element at offset ${offset} runs past the end`);
+  if (!(end <= limit)) throw new Error(`DER element at offset ${offset} runs past its parent`);
   return { tag, start, end };
 }
 
 function children(der: Buffer, parent: Tlv): Tlv[] {
   const result: Tlv[] = [];
-  for (let offset = parent.start; offset < parent.end; ) {
-    const tlv = readTlv(der, offset);
-    if (tlv.end > parent.end) throw new Error(`DER element at offset ${offset} runs past its parent`);
-    result.push(tlv);
-    offset = tlv.end;
-  }
+  for (let offset = parent.start; offset < parent.end; offset = result.at(-1)!.end) result.push(readTlv(der, offset, parent.end));
   return result;
 }
-
-const content = (der: Buffer, tlv: Tlv): Buffer => der.subarray(tlv.start, tlv.end);
 
 function expectTag(tlv: Tlv | undefined, tag: number, what: string): Tlv {
   if (tlv?.tag !== tag) throw new Error(`expected ${what}`);
@@ -158,60 +149,33 @@ function decodeOid(bytes: Buffer): string {
   let value = 0;
   for (const byte of bytes) {
     value = value * 128 + (byte & 0x7f);
-    if (!(byte & 0x80)) {
-      if (parts.length === 0) parts.push(value < 80 ? Math.floor(value / 40) : 2, value < 80 ? value % 40 : value - 80);
-      else parts.push(value);
-      value = 0;
-    }
+    if (byte & 0x80) continue;
+    if (parts.length === 0) parts.push(value < 80 ? Math.floor(value / 40) : 2, value < 80 ? value % 40 : value - 80);
+    else parts.push(value);
+    value = 0;
   }
   return parts.join('.');
 }
 
 /** Certificate → tbsCertificate → [3] extensions → Extension*, by OID. */
 function readExtensions(der: Buffer): Map<string, Extension> {
-  const certificate = expectTag(readTlv(der, 0), TAG.sequence, 'a Certificate SEQUENCE');
-  const tbs = expectTag(children(der, certificate)[0], TAG.sequence, 'a TBSCertificate SEQUENCE');
   const extensions = new Map<string, Extension>();
+  const tbs = expectTag(children(der, expectTag(readTlv(der, 0), TAG.sequence, 'a Certificate'))[0], TAG.sequence, 'a TBSCertificate');
   const wrapper = children(der, tbs).find((tlv) => tlv.tag === TAG.extensions);
   if (!wrapper) return extensions;
-  const list = expectTag(children(der, wrapper)[0], TAG.sequence, 'an Extensions SEQUENCE');
-  for (const extension of children(der, list)) {
-    const [id, second, third] = children(der, expectTag(extension, TAG.sequence, 'an Extension SEQUENCE'));
-    const oid = decodeOid(content(der, expectTag(id, TAG.oid, 'an extension OID')));
+  for (const extension of children(der, expectTag(children(der, wrapper)[0], TAG.sequence, 'an Extensions SEQUENCE'))) {
+    const [id, second, third] = children(der, expectTag(extension, TAG.sequence, 'an Extension'));
     const critical = second?.tag === TAG.boolean && der[second.start] !== 0;
-    const value = expectTag(second?.tag === TAG.boolean ? third : second, TAG.octetString, 'an extnValue OCTET STRING');
-    extensions.set(oid, { critical, value: content(der, value) });
+    const value = expectTag(second?.tag === TAG.boolean ? third : second, TAG.octetString, 'an extnValue');
+    const oid = expectTag(id, TAG.oid, 'an extension OID');
+    extensions.set(decodeOid(der.subarray(oid.start, oid.end)), { critical, value: der.subarray(value.start, value.end) });
   }
   return extensions;
 }
 
 function readKeyUsage(value: Buffer): KeyUsage[] {
-  const bits = content(value, expectTag(readTlv(value, 0), TAG.bitString, 'a keyUsage BIT STRING'));
-  // bits[0] is the number of unused bits; then bit 0 (digitalSignature) is the high bit of bits[1].
-  return KEY_USAGES.filter((_, index) => {
-    const byte = bits[1 + Math.floor(index / 8)];
-    return byte !== undefined && (byte & (0x80 >> index % 8)) !== 0;
-  });
-}
-
-function readBasicConstraintsCa(value: Buffer): boolean {
-  const sequence = expectTag(readTlv(value, 0), TAG.sequence, 'a basicConstraints SEQUENCE');
-  const first = children(value, sequence)[0];
-  return first?.tag === TAG.boolean && value[first.start] !== 0;
-}
-
-function readGeneralNames(value: Buffer): { dnsNames: string[]; ipAddresses: string[] } {
-  const dnsNames: string[] = [];
-  const ipAddresses: string[] = [];
-  for (const name of children(value, expectTag(readTlv(value, 0), TAG.sequence, 'a GeneralNames SEQUENCE'))) {
-    const bytes = content(value, name);
-    if (name.tag === 0x82) dnsNames.push(bytes.toString('ascii'));
-    else if (name.tag === 0x87 && bytes.length === 4) ipAddresses.push([...bytes].join('.'));
-    else if (name.tag === 0x87 && bytes.length === 16) {
-      const groups: string[] = [];
-      for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
-      ipAddresses.push(groups.join(':'));
-    }
-  }
-  return { dnsNames, ipAddresses };
+  const tlv = expectTag(readTlv(value, 0), TAG.bitString, 'a keyUsage BIT STRING');
+  // The first byte counts the unused bits; bit 0 (digitalSignature) is the high bit of the next.
+  const bits = value.subarray(tlv.start + 1, tlv.end);
+  return KEY_USAGES.filter((_, index) => ((bits[index >> 3] ?? 0) & (0x80 >> (index & 7))) !== 0);
 }

@@ -1,6 +1,6 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import type { V1MutatingWebhookConfiguration, V1Secret } from '@kubernetes/client-node';
-import { createCertificateAuthority, createServingCertificate, type KeyPair } from './certificates.js';
+import { createCertificateAuthority, createServingCertificate, DAY_MS, type KeyPair } from './certificates.js';
 import { inspectCertificate, splitPemCertificates, type CertificateInfo } from './inspect.js';
 
 /**
@@ -14,7 +14,6 @@ export const SECRET_KEYS = { cert: 'tls.crt', key: 'tls.key', caCert: 'ca.crt', 
 export const SECRET_TYPE = 'kubernetes.io/tls';
 export const FIELD_MANAGER = 'probe-injector-certs';
 
-const DAY_MS = 86_400_000;
 /** The CA lives ten times as long as the serving certificates it signs (at most 100 years), so most renewals keep it. */
 export const caDaysFor = (days: number): number => Math.min(days * 10, 36_500);
 
