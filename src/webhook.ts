@@ -2,9 +2,11 @@ import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
 import type { InjectionConfig } from './core/config.js';
-import { createAdmissionHandler } from './http/admission-handler.js';
+import { createAdmissionHandler, mutateEndpoint, type AdmissionEndpoint } from './http/admission-handler.js';
+import { createBodyBudget, type BodyBudgetLimits } from './http/body-budget.js';
 import { createHealthHandler } from './http/health.js';
-import { createServer } from './http/server.js';
+import { createMetricsHandler } from './http/metrics-server.js';
+import { createServer, type Handler, type ServerTimeouts } from './http/server.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
@@ -16,41 +18,67 @@ export interface WebhookOptions {
   readonly config: () => InjectionConfig;
   readonly logger: Logger;
   readonly metrics?: Metrics | undefined;
+  /** Largest request body (default 6 MiB): 413 beyond. */
   readonly bodyLimit?: number | undefined;
+  /** All request bodies being received at once (default `DEFAULT_BODY_BUDGET`): 429 beyond. */
+  readonly bodyBudget?: BodyBudgetLimits | undefined;
+  readonly timeouts?: Partial<ServerTimeouts> | undefined;
+  /** The admission endpoints (default: `/mutate` on `config`). */
+  readonly endpoints?: readonly AdmissionEndpoint[] | undefined;
+  /** While it returns a reason, `/readyz` answers 503 with it (start-up work still under way). */
+  readonly starting?: (() => string | undefined) | undefined;
 }
 
 export interface Webhook {
   readonly server: https.Server;
   readonly port: number;
+  readonly timeouts: ServerTimeouts;
   isReady(): boolean;
+  /** Requests received and not yet answered. */
+  inFlight(): number;
   /** Serves new TLS connections with another certificate; existing connections keep theirs. */
   setTls(tls: SecureContextOptions): void;
   /**
-   * Graceful stop: `/readyz` turns 503 at once and requests are still served for `delayMs` (so
-   * endpoints and kube-apiserver stop sending here), with `Connection: close`; then the listener
-   * closes, in-flight requests finish and connections close as they go idle.
+   * Graceful stop. At once: `/readyz` turns 503 and every response (in flight or new) carries
+   * `Connection: close`. For `delayMs` requests are still served, so endpoints and kube-apiserver
+   * move away; then the listener closes and idle connections are closed, and the promise resolves
+   * once every request in flight has been answered and its connection closed. Requests cannot
+   * outlive `timeouts.requestMs` (node:http answers 408), so this ends by `delayMs + requestMs`.
    */
   shutdown(delayMs?: number): Promise<void>;
 }
 
 /** Starts the HTTPS webhook (the shell around the pure core) and resolves once it listens. */
 export async function startWebhook(options: WebhookOptions): Promise<Webhook> {
-  let ready = true;
-  const { metrics } = options;
-  const admission = createAdmissionHandler({
-    config: options.config,
-    logger: options.logger,
+  let draining = false;
+  const { metrics, logger } = options;
+  const budget = createBodyBudget(options.bodyBudget);
+  metrics?.watchBodyBudget(budget);
+  const shell = {
+    logger,
     bodyLimit: options.bodyLimit,
-    onAdmission: metrics && ((event) => metrics.admission(event)),
+    budget,
+    onAdmission: metrics && ((event: Parameters<typeof metrics.admission>[0]) => metrics.admission(event)),
     onRequest: metrics && (() => metrics.inFlight()),
-  });
-  const isReady = () => ready;
-  const app = async () => {
-    const { createApp } = await import('./http/app.js');
-    return createApp({ logger: options.logger, registry: metrics?.registry });
   };
-  const server = createServer({ tls: options.tls, admission, health: createHealthHandler(isReady), app, draining: () => !ready });
-  server.on('tlsClientError', () => {}); // a client that fails the handshake is its own problem
+  const endpoints = options.endpoints ?? [mutateEndpoint(options.config)];
+  const admission = new Map<string, Handler>(endpoints.map((endpoint) => [`/${endpoint.name}`, createAdmissionHandler(endpoint, shell)]));
+  const notReady = () => (draining ? 'shutting down' : options.starting?.());
+  const web = createServer({
+    tls: options.tls,
+    timeouts: options.timeouts,
+    routes: {
+      admission,
+      health: createHealthHandler(notReady),
+      metrics: metrics && createMetricsHandler(metrics.registry),
+      app: async () => {
+        const { createApp } = await import('./http/app.js');
+        return createApp({ logger, admissionPaths: [...admission.keys()], metrics: metrics !== undefined });
+      },
+    },
+    onTlsError: metrics && ((reason) => metrics.tlsError(reason)),
+  });
+  const { server } = web;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
@@ -58,23 +86,26 @@ export async function startWebhook(options: WebhookOptions): Promise<Webhook> {
       resolve();
     });
   });
-  const port = (server.address() as AddressInfo).port;
   return {
     server,
-    port,
-    isReady: () => ready,
+    port: (server.address() as AddressInfo).port,
+    timeouts: web.timeouts,
+    isReady: () => notReady() === undefined,
+    inFlight: web.inFlight,
     setTls: (tls) => server.setSecureContext({ ...tls, minVersion: 'TLSv1.2' }),
     shutdown: async (delayMs = 0) => {
-      ready = false;
+      draining = true;
+      web.drain();
       if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
       await new Promise<void>((resolve) => {
-        // Connections still busy become idle when their response is done; close them then.
-        const sweep = setInterval(() => server.closeIdleConnections(), 50);
+        // close() stops accepting and closes idle connections (node ≥ 19); a connection with a
+        // request in flight closes after its response, which says `Connection: close`. The sweep
+        // catches a connection whose response had started before the drain.
+        const sweep = setInterval(() => server.closeIdleConnections(), 250);
         server.close(() => {
           clearInterval(sweep);
           resolve();
         });
-        server.closeIdleConnections();
       });
     },
   };

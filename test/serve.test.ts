@@ -10,6 +10,8 @@ import { createCertificateAuthority, createServingCertificate, type KeyPair } fr
 import { basePod, reviewOf, testTls } from './support/webhook.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** No API server here: the version check answers at once that it cannot tell. */
+const noCluster = async () => ({ error: 'no Kubernetes configuration (test)' });
 
 function recorder(): Logger & { lines: { level: string; fields: any; message?: string | undefined }[] } {
   const lines: { level: string; fields: any; message?: string | undefined }[] = [];
@@ -81,7 +83,7 @@ describe('probe-injector serve: rotation, config reload, metrics', () => {
     secret.init(oldPair);
     const logger = recorder();
     const serving = await serve(
-      { port: 0, host: '127.0.0.1', tlsCertFile: path.join(volume, 'tls.crt'), tlsKeyFile: path.join(volume, 'tls.key'), certDir: dir, watchIntervalMs: 25 },
+      { port: 0, host: '127.0.0.1', tlsCertFile: path.join(volume, 'tls.crt'), tlsKeyFile: path.join(volume, 'tls.key'), certDir: dir, watchIntervalMs: 25, detectVersion: noCluster },
       logger,
     );
     const port = serving.webhook.port;
@@ -151,7 +153,7 @@ describe('probe-injector serve: rotation, config reload, metrics', () => {
         `# team presets\nprofiles:\n  quarkus:\n    type: http\n    readiness: { path: /q/health/ready, periodSeconds: 7 }\n    liveness: { path: /q/health/live }\n    startup: { enabled: false }\n`,
       );
       serving = await serve(
-        { port: 0, host: '127.0.0.1', tlsCertFile: path.join(dir, 'c.crt'), tlsKeyFile: path.join(dir, 'c.key'), certDir: dir, config: file, watchIntervalMs: 25 },
+        { port: 0, host: '127.0.0.1', tlsCertFile: path.join(dir, 'c.crt'), tlsKeyFile: path.join(dir, 'c.key'), certDir: dir, config: file, watchIntervalMs: 25, detectVersion: noCluster },
         logger,
       );
     });
@@ -176,14 +178,14 @@ describe('probe-injector serve: rotation, config reload, metrics', () => {
       await waitFor(async () => (await serving.metrics.registry.metrics()).includes('probe_injector_config_reloads_total{result="failure"} 1'));
       const error = logger.lines.find((l) => l.message === 'config not reloaded: keeping the last good one');
       expect(error?.fields.problems).toEqual([
-        'errorPolicy: must be reject or warn',
-        'profiles.quarkus.type: must be one of http, tcp, grpc, exec',
-        'profiles.quarkus.liveness.successThreshold: must be 1 for liveness probes (Kubernetes requires it)',
+        expect.stringMatching(/^errorPolicy: .*reject/),
+        expect.stringMatching(/^profiles\.quarkus\.type: .*http, tcp, grpc, exec/),
+        expect.stringMatching(/^profiles\.quarkus\.liveness\.successThreshold: must be 1/),
       ]);
       expect((await answer({ 'probe-injector.io/profile': 'quarkus' })).ops[0].value.tcpSocket).toBeDefined();
       writeFileSync(file, 'key: [unclosed\n');
       await waitFor(async () => (await serving.metrics.registry.metrics()).includes('probe_injector_config_reloads_total{result="failure"} 2'));
-      expect(logger.lines.at(-1)?.fields.problems).toEqual([expect.stringMatching(/^not valid YAML at line \d+, column \d+: Flow sequence in block collection must be sufficiently indented and end with a \]$/)]);
+      expect(logger.lines.filter((l) => l.message === 'config not reloaded: keeping the last good one').at(-1)?.fields.problems).toEqual([expect.stringMatching(/^not valid YAML at line \d+, column \d+: /)]);
     });
 
     it('GET /metrics: counters move with requests', async () => {
@@ -193,10 +195,10 @@ describe('probe-injector serve: rotation, config reload, metrics', () => {
       await answer({ 'probe-injector.io/inject': 'false' });
       const after = await get(serving.webhook.port, ca, '/metrics');
       expect(after.status).toBe(200);
-      expect(count(after.text, 'probe_injector_admission_requests_total{outcome="patched"}') - count(before.text, 'probe_injector_admission_requests_total{outcome="patched"}')).toBe(1);
-      expect(count(after.text, 'probe_injector_admission_requests_total{outcome="skipped"}') - count(before.text, 'probe_injector_admission_requests_total{outcome="skipped"}')).toBe(1);
+      expect(count(after.text, 'probe_injector_admission_requests_total{endpoint="mutate",outcome="patched"}') - count(before.text, 'probe_injector_admission_requests_total{endpoint="mutate",outcome="patched"}')).toBe(1);
+      expect(count(after.text, 'probe_injector_admission_requests_total{endpoint="mutate",outcome="skipped"}') - count(before.text, 'probe_injector_admission_requests_total{endpoint="mutate",outcome="skipped"}')).toBe(1);
       expect(count(after.text, 'probe_injector_injections_total{kind="readinessProbe"}') - count(before.text, 'probe_injector_injections_total{kind="readinessProbe"}')).toBe(1);
-      expect(count(after.text, 'probe_injector_admission_duration_seconds_count{outcome="patched"}')).toBeGreaterThanOrEqual(1);
+      expect(count(after.text, 'probe_injector_admission_duration_seconds_count{endpoint="mutate",outcome="patched"}')).toBeGreaterThanOrEqual(1);
       expect(count(after.text, 'probe_injector_admission_requests_in_flight')).toBe(0);
       expect(after.text).toMatch(/^process_resident_memory_bytes \d+/m);
       expect(after.text).toMatch(/^nodejs_eventloop_lag_seconds /m);

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI, httpsGet, runCli } from './support/process.js';
+import { CLI, httpsGet, ROOT, runCli } from './support/process.js';
 import { basePod, reviewOf, testTls } from './support/webhook.js';
 
 /** The packaging: the compiled dist/ run with plain Node, as `npm start` and the image do. */
@@ -21,11 +21,13 @@ describe('dist/cli.js with plain Node', () => {
 
   it('serve without certificate files makes a self-signed one, says where the CA is, and serves /healthz and /mutate', async () => {
     const certDir = path.join(dir, 'self-signed');
-    const run = runCli(['serve', '--port', '0', '--host', '127.0.0.1', '--cert-dir', certDir]);
+    const run = runCli(['serve', '--port', '0', '--host', '127.0.0.1', '--metrics-port', '0', '--cert-dir', certDir]);
     try {
       const bootstrap = await run.waitFor((line) => line.caFile !== undefined);
       expect(bootstrap.caFile).toBe(path.join(certDir, 'ca.crt'));
-      const { port } = await run.waitFor((line) => line.msg === 'probe-injector webhook listening');
+      const listening = await run.waitFor((line) => line.msg === 'probe-injector webhook listening');
+      const { port } = listening;
+      expect(listening.version).toBe(JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
       const ca = readFileSync(bootstrap.caFile, 'utf8');
       expect(await httpsGet(port, ca, '/healthz')).toEqual({ status: 200, text: '{"status":"ok"}' });
       const review = reviewOf(basePod({ 'probe-injector.io/inject': 'true' }));
@@ -44,8 +46,9 @@ describe('dist/cli.js with plain Node', () => {
     const { ca, serving } = await testTls();
     writeFileSync(path.join(dir, 'tls.crt'), serving.cert);
     writeFileSync(path.join(dir, 'tls.key'), serving.key);
-    const run = runCli(['serve', '--port', '0', '--host', '127.0.0.1', '--tls-cert-file', path.join(dir, 'tls.crt'), '--tls-key-file', path.join(dir, 'tls.key')]);
+    const run = runCli(['serve', '--port', '0', '--host', '127.0.0.1', '--metrics-port', '0', '--tls-cert-file', path.join(dir, 'tls.crt'), '--tls-key-file', path.join(dir, 'tls.key')]);
     const { port } = await run.waitFor((line) => line.msg === 'probe-injector webhook listening');
+    await run.waitFor((line) => line.kubernetesVersion !== undefined); // /readyz waits for the version check
     expect((await httpsGet(port, ca.cert, '/readyz')).status).toBe(200);
     run.child.kill('SIGTERM');
     expect(await run.exited).toEqual({ code: 0, signal: null });

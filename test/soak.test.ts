@@ -136,7 +136,7 @@ describe('soak: the real server under tens of thousands of mixed requests', () =
     writeFileSync(path.join(dir, 'tls.key'), tls.serving.key);
     child = spawn(
       process.execPath,
-      ['--expose-gc', '--import', PRELOAD, CLI, 'serve', '--port', '0', '--host', '127.0.0.1', '--tls-cert-file', path.join(dir, 'tls.crt'), '--tls-key-file', path.join(dir, 'tls.key'), '--shutdown-delay-seconds', '0'],
+      ['--expose-gc', '--import', PRELOAD, CLI, 'serve', '--port', '0', '--host', '127.0.0.1', '--tls-cert-file', path.join(dir, 'tls.crt'), '--tls-key-file', path.join(dir, 'tls.key'), '--shutdown-delay-seconds', '0', '--metrics-port', '0'],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
     );
     port = await new Promise<number>((resolve, reject) => {
@@ -147,10 +147,12 @@ describe('soak: the real server under tens of thousands of mixed requests', () =
       child.stdout?.on('data', (chunk: Buffer) => {
         if (buffer === null) return; // one JSON line per admission: read and dropped, so the pipe never fills
         buffer += chunk.toString('utf8');
-        const line = buffer.split('\n').find((text) => text.includes('webhook listening'));
-        if (line) {
+        // Ready once listening and the Kubernetes version check has settled (/readyz waits for it).
+        const lines = buffer.split('\n');
+        const listening = lines.find((text) => text.includes('webhook listening'));
+        if (listening && lines.some((text) => text.includes('"kubernetesVersion"'))) {
           clearTimeout(timer);
-          resolve(JSON.parse(line).port);
+          resolve(JSON.parse(listening).port);
           buffer = null as unknown as string;
         }
       });

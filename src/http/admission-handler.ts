@@ -1,27 +1,57 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { admit, isRejection, type AdmissionAnswer, type AdmissionOutcome } from '../core/admission.js';
+import { admit, isRejection, type AdmissionAnswer, type AdmissionRejection } from '../admission/admit.js';
 import type { InjectionConfig } from '../core/config.js';
+import { OUTCOMES } from '../core/mutation.js';
 import type { Logger } from '../logger.js';
+import { logText } from '../serve/log-line.js';
+import { createBodyBudget, type BodyBudget, type Reservation } from './body-budget.js';
+import { sendError, send } from './send.js';
 
 export const DEFAULT_BODY_LIMIT = 6 * 1024 * 1024;
+/** Seconds a client is told to wait when the body budget is spent; kube-apiserver's client waits this long and retries. */
+export const BUSY_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * Every outcome of a request to an admission endpoint, as the log line and the metrics label say
+ * it: the core's, `error` (a bug: the pod is admitted unchanged), `malformed` (4xx: not JSON, not
+ * an AdmissionReview, wrong content type, too large) and `busy` (429: the body budget is spent).
+ */
+export const ADMISSION_OUTCOMES = [...OUTCOMES, 'error', 'malformed', 'busy'] as const;
+export type AdmissionOutcome = (typeof ADMISSION_OUTCOMES)[number];
+
+/** An admission endpoint: its name (`mutate` serves `POST /mutate`) and what answers a parsed body. */
+export interface AdmissionEndpoint {
+  readonly name: string;
+  readonly admit: (body: unknown) => AdmissionAnswer | AdmissionRejection;
+}
+
+/** `POST /mutate`: the pod webhook. The one place the shell meets the core's `admit()`. */
+export function mutateEndpoint(config: () => InjectionConfig): AdmissionEndpoint {
+  return { name: 'mutate', admit: (body) => admit(body, config()) };
+}
 
 /** One admission as the shell saw it: what the log line and the metrics are made of. */
 export interface AdmissionEvent {
-  readonly outcome: AdmissionOutcome | 'malformed';
+  readonly endpoint: string;
+  readonly outcome: AdmissionOutcome;
   readonly httpStatus: number;
+  readonly reason?: string | undefined;
   readonly uid?: string | undefined;
   readonly namespace?: string | undefined;
   readonly pod?: string | undefined;
   readonly operations: number;
   readonly injected?: Readonly<Record<string, number>> | undefined;
+  /** For a 4xx/429: what was wrong, for the log. */
+  readonly error?: string | undefined;
   readonly durationSeconds: number;
 }
 
-export interface AdmissionHandlerOptions {
-  /** Read per request, so a reloaded config applies to the next request. */
-  readonly config: () => InjectionConfig;
+export interface AdmissionShell {
   readonly logger: Logger;
+  /** Largest body accepted (413 beyond). */
   readonly bodyLimit?: number | undefined;
+  /** Shared by every endpoint of the server. */
+  readonly budget?: BodyBudget | undefined;
   /** Monotonic clock in nanoseconds (injectable for tests). */
   readonly clock?: () => bigint;
   readonly onAdmission?: ((event: AdmissionEvent) => void) | undefined;
@@ -30,54 +60,77 @@ export interface AdmissionHandlerOptions {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+const JSON_TYPE = /^application\/json\s*(;|$)/i;
+type Summary = Omit<AdmissionEvent, 'endpoint' | 'httpStatus' | 'durationSeconds'>;
 
 /**
- * `POST /mutate`, on plain `node:http` types: this is the hot path, called for every pod created in
- * the cluster, so it skips express's per-request machinery. It checks, in order: content type
- * (415), size (413), UTF-8 and JSON (400), then the AdmissionReview schema (400) — and hands the
- * parsed body to the pure core. It never throws and always answers.
+ * An admission endpoint on plain `node:http` types: the hot path, called for every pod created in
+ * the cluster. In order: content type (415), declared size (413), a share of the body budget (429
+ * with `Retry-After`), the body (413 past the limit), UTF-8 and JSON (400), then the endpoint's
+ * `admit` (400 for a malformed review, else 200 with the AdmissionReview). It never throws, always
+ * answers, and logs one bounded line per request.
  */
-export function createAdmissionHandler(options: AdmissionHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const limit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const clock = options.clock ?? process.hrtime.bigint;
-  const { logger } = options;
+export function createAdmissionHandler(endpoint: AdmissionEndpoint, shell: AdmissionShell): (req: IncomingMessage, res: ServerResponse) => void {
+  const limit = shell.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const budget = shell.budget ?? createBodyBudget();
+  const clock = shell.clock ?? process.hrtime.bigint;
+  const { logger } = shell;
 
   return (req, res) => {
     const started = clock();
-    const settled = options.onRequest?.();
-    if (settled) res.once('close', settled);
-    const finish = (status: number, body: unknown, event: Omit<AdmissionEvent, 'httpStatus' | 'durationSeconds'>) => {
+    let reservation: Reservation | undefined;
+    const settled = shell.onRequest?.();
+    res.once('close', () => {
+      reservation?.release();
+      settled?.();
+    });
+
+    const finish = (status: number, body: unknown, summary: Summary) => {
       send(res, status, body);
-      const full: AdmissionEvent = { ...event, httpStatus: status, durationSeconds: Number(clock() - started) / 1e9 };
-      options.onAdmission?.(full);
-      const { durationSeconds, injected, ...fields } = full;
-      logger.info({ ...fields, durationMs: Math.round(durationSeconds * 1e6) / 1e3 }, 'admission');
+      const event: AdmissionEvent = { ...summary, endpoint: endpoint.name, httpStatus: status, durationSeconds: Number(clock() - started) / 1e9 };
+      shell.onAdmission?.(event);
+      logger.info(logFields(event), 'admission');
     };
-    const fail = (status: number, error: string, details: readonly string[] = []) => {
-      if (status === 413 || status === 415) res.setHeader('Connection', 'close');
-      finish(status, { code: status, error, details }, { outcome: 'malformed', operations: 0 });
+    /** A 4xx of our own. With `close`, the body is not read, so the connection cannot be reused. */
+    const fail = (status: number, outcome: 'malformed' | 'busy', error: string, details: readonly string[] = [], close = false) => {
+      const headers: Record<string, string> = {};
+      if (close) headers['Connection'] = 'close';
+      if (status === 429) headers['Retry-After'] = String(BUSY_RETRY_AFTER_SECONDS);
+      sendError(res, status, error, details, headers);
+      const event: AdmissionEvent = { endpoint: endpoint.name, outcome, httpStatus: status, operations: 0, error, durationSeconds: Number(clock() - started) / 1e9 };
+      shell.onAdmission?.(event);
+      logger.info(logFields(event), 'admission');
     };
 
     const type = req.headers['content-type'];
-    if (!type || !/^application\/json\s*(;|$)/i.test(type)) {
-      return fail(415, `expected Content-Type application/json, got ${JSON.stringify(type ?? '(none)')}`);
+    if (!type || !JSON_TYPE.test(type)) {
+      return fail(415, 'malformed', `expected Content-Type application/json, got ${JSON.stringify(logText(type, 100) ?? '(none)')}`, [], true);
     }
-    const declared = Number(req.headers['content-length']);
-    if (declared > limit) return fail(413, `request body is larger than ${limit} bytes`);
+    const lengthHeader = req.headers['content-length'];
+    const declared = lengthHeader === undefined ? undefined : Number(lengthHeader);
+    if (declared !== undefined && declared > limit) return fail(413, 'malformed', `request body is larger than ${limit} bytes`, [], true);
+
+    reservation = budget.reserve(declared ?? 0);
+    if (!reservation) return fail(429, 'busy', busyMessage(budget, declared ?? 0), [], true);
 
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       if (done) return;
       size += chunk.length;
       if (size > limit) {
         done = true;
-        fail(413, `request body is larger than ${limit} bytes`);
-        return;
+        return fail(413, 'malformed', `request body is larger than ${limit} bytes`, [], true);
+      }
+      // A chunked body (or one longer than declared, which node:http refuses anyway) grows its share.
+      if (size > reservation!.bytes && !reservation!.grow(size - reservation!.bytes)) {
+        done = true;
+        return fail(429, 'busy', busyMessage(budget, size), [], true);
       }
       chunks.push(chunk);
-    });
+    };
+    req.on('data', onData);
     req.on('error', () => {
       done = true; // the client went away; nothing to answer
     });
@@ -88,31 +141,61 @@ export function createAdmissionHandler(options: AdmissionHandlerOptions): (req: 
       try {
         body = JSON.parse(utf8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
       } catch (cause) {
-        const reason = cause instanceof SyntaxError ? `request body is not valid JSON: ${cause.message.slice(0, 120)}` : 'request body is not valid UTF-8';
-        return fail(400, reason);
+        chunks.length = 0;
+        return fail(400, 'malformed', cause instanceof SyntaxError ? `request body is not valid JSON: ${cause.message.slice(0, 120)}` : 'request body is not valid UTF-8');
       }
-      let answer: ReturnType<typeof admit>;
+      chunks.length = 0;
+      let answer: AdmissionAnswer | AdmissionRejection;
       try {
-        answer = admit(body, options.config());
+        answer = endpoint.admit(body);
       } catch (cause) {
         // admit() catches everything itself; this is the last line of defence.
-        logger.error({ err: cause }, 'admission failed');
-        return fail(400, 'request could not be processed');
+        logger.error({ endpoint: endpoint.name, err: errorText(cause) }, 'admission failed');
+        return fail(400, 'malformed', 'request could not be processed');
+      } finally {
+        body = undefined;
+        reservation!.release(); // the body is parsed and answered: its bytes are free again
       }
-      if (isRejection(answer)) return fail(400, answer.error, answer.details);
-      if (answer.cause !== undefined) logger.error({ err: answer.cause, uid: answer.uid }, 'injection failed; pod admitted unchanged');
+      if (isRejection(answer)) return fail(400, 'malformed', answer.error, answer.details);
+      if (answer.cause !== undefined) logger.error({ endpoint: endpoint.name, uid: logText(answer.uid), err: errorText(answer.cause) }, 'admission failed; pod admitted unchanged');
       finish(200, answer.review, summary(answer));
     });
   };
 }
 
-function summary(answer: AdmissionAnswer): Omit<AdmissionEvent, 'httpStatus' | 'durationSeconds'> {
-  return { outcome: answer.outcome, uid: answer.uid, namespace: answer.namespace, pod: answer.pod, operations: answer.operations, injected: answer.injected };
+function summary(answer: AdmissionAnswer): Summary {
+  return {
+    outcome: answer.outcome,
+    reason: answer.reason,
+    uid: answer.uid,
+    namespace: answer.namespace,
+    pod: answer.pod,
+    operations: answer.operations,
+    injected: answer.injected,
+  };
 }
 
-export function send(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) return;
-  const payload = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) });
-  res.end(payload);
+function busyMessage(budget: BodyBudget, bytes: number): string {
+  const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+  return `the webhook is busy: ${mib(budget.used())} of request bodies are being processed (budget ${mib(budget.limits.totalBytes)}) and this one needs ${mib(bytes)} more; retry in ${BUSY_RETRY_AFTER_SECONDS}s`;
+}
+
+/** The admission log line's fields (SPEC §7): every text from the request cut to a Kubernetes name's length. */
+export function logFields(event: AdmissionEvent): Record<string, unknown> {
+  return {
+    endpoint: event.endpoint,
+    outcome: event.outcome,
+    reason: logText(event.reason, 300),
+    uid: logText(event.uid),
+    namespace: logText(event.namespace),
+    pod: logText(event.pod),
+    operations: event.operations,
+    httpStatus: event.httpStatus,
+    error: logText(event.error, 300),
+    durationMs: Math.round(event.durationSeconds * 1e6) / 1e3,
+  };
+}
+
+function errorText(cause: unknown): string {
+  return logText(cause instanceof Error ? `${cause.name}: ${cause.message}\n${cause.stack ?? ''}` : String(cause), 2000) ?? '';
 }

@@ -1,9 +1,10 @@
 import { unwatchFile, watchFile, type Stats } from 'node:fs';
 
 /**
- * Calls `onChange` when any of `files` changes. Polls with stat (which follows symlinks), so it
- * sees kubelet's atomic updates of ConfigMap and Secret volumes (a `..data` symlink swapped to a new
- * directory), which inotify on the file itself would miss.
+ * Calls `onChange` when any of `files` changes (its modification time, inode or size). Polls with
+ * stat, which follows symlinks, so it sees kubelet's atomic updates of ConfigMap and Secret volumes
+ * (a `..data` symlink swapped to a new directory) that inotify on the file itself would miss. Used
+ * for the config file and for the serving certificate and key.
  */
 export function watchFiles(files: readonly string[], intervalMs: number, onChange: () => void): () => void {
   const listener = (current: Stats, previous: Stats) => {

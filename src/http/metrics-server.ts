@@ -1,0 +1,62 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { Handler } from './server.js';
+import { SERVER_TIMEOUTS } from './server.js';
+import { send, sendError } from './send.js';
+
+/** `GET /metrics` in the Prometheus text format, from `registry`. */
+export function createMetricsHandler(registry: Registry): Handler {
+  return (_req, res) => {
+    registry.metrics().then(
+      (text) => {
+        if (res.headersSent || res.destroyed) return;
+        res.writeHead(200, { 'Content-Type': registry.contentType, 'Content-Length': Buffer.byteLength(text) });
+        res.end(text);
+      },
+      () => send(res, 500, { code: 500, error: 'metrics could not be collected' }),
+    );
+  };
+}
+
+export interface MetricsServer {
+  readonly server: http.Server;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The plain-HTTP metrics port (`serve --metrics-port`, like controller-runtime's metrics server):
+ * `GET /metrics` only, every other request a JSON 404/405. Prometheus scrapes it without the
+ * webhook's certificate.
+ */
+export async function startMetricsServer(options: { readonly port: number; readonly host?: string | undefined; readonly registry: Registry }): Promise<MetricsServer> {
+  const metrics = createMetricsHandler(options.registry);
+  const server = http.createServer(
+    { headersTimeout: SERVER_TIMEOUTS.headersMs, requestTimeout: SERVER_TIMEOUTS.requestMs, connectionsCheckingInterval: SERVER_TIMEOUTS.checkIntervalMs },
+    (req, res) => {
+      const path = req.url?.split('?', 1)[0];
+      if (path !== '/metrics') return sendError(res, 404, `no route for ${String(req.method).slice(0, 20)} ${String(path).slice(0, 200)}: this port serves GET /metrics`);
+      if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'use GET /metrics', [], { Allow: 'GET' });
+      metrics(req, res);
+    },
+  );
+  server.keepAliveTimeout = SERVER_TIMEOUTS.keepAliveMs;
+  server.on('clientError', (_error, socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
