@@ -67,12 +67,26 @@ export type Scope = { readonly namespace: string } | { readonly all: true };
 
 export const inScope = (scope: Scope) => ('namespace' in scope ? ` in namespace ${scope.namespace}` : ' in all namespaces');
 
+export interface ReaderOptions {
+  /** Bound on each call (default `CALL_TIMEOUT_MS`). */
+  readonly timeoutMs?: number;
+  /** `limit` of each list call (default `PAGE_SIZE`). */
+  readonly pageSize?: number;
+  /** Told of every page read: which list, how many items (for tests and debugging). */
+  readonly onPage?: (what: string, items: number) => void;
+}
+
 export class ClusterReader {
+  private readonly timeoutMs: number;
+  private readonly pageSize: number;
+
   constructor(
     private readonly apis: CheckApis,
-    private readonly timeoutMs = CALL_TIMEOUT_MS,
-    private readonly pageSize = PAGE_SIZE,
-  ) {}
+    private readonly options: ReaderOptions = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? CALL_TIMEOUT_MS;
+    this.pageSize = options.pageSize ?? PAGE_SIZE;
+  }
 
   private async call<T>(what: string, run: (options: K8s.ConfigurationOptions<K8s.ObservableMiddleware>) => Promise<T>): Promise<T> {
     try {
@@ -89,6 +103,7 @@ export class ClusterReader {
     do {
       const page = await this.call(what, (options) => call({ limit: this.pageSize, ...(token !== undefined && { _continue: token }) }, options));
       if (page === null || typeof page !== 'object' || !Array.isArray(page.items)) throw new CheckReadError(`${what}: the answer is not a list`);
+      this.options.onPage?.(what, page.items.length);
       for (const item of page.items) {
         const result = v.safeParse(schema, item);
         if (!result.success) throw new CheckReadError(`${what}: item ${index} is not what the API documents: ${result.issues.slice(0, 3).map((issue) => issueText(issue)).join('; ')}`);
