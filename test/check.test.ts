@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -265,5 +266,60 @@ describe('check: the table', () => {
 
   it('alignColumns pads every column but the last to its widest cell', () => {
     expect(alignColumns([['A', 'BB', 'C'], ['aaa', 'b', 'c']])).toBe('A    BB  C\naaa  b   c\n');
+  });
+});
+
+describe('check: any cluster content (fast-check)', () => {
+  const text = fc.oneof(fc.string({ maxLength: 20 }), fc.string({ unit: 'grapheme', maxLength: 20 }), fc.constantFrom('\u001b[2J', 'a\nb', '\u2028', '\u0085', 'true', 'false', '__proto__'));
+  const name = fc.oneof(fc.constantFrom('app', 'web', '__proto__', 'constructor'), text.filter((s) => s.length > 0));
+  const annotations = fc.dictionary(
+    fc.oneof(fc.constantFrom('probe-injector.io/inject', 'probe-injector.io/injcet', 'Probe-Injector.io/inject', 'probe-injector.io/readiness-gates', 'probe-injector.io/status', 'probe-injector.io/port'), text),
+    fc.oneof(fc.constantFrom('true', 'false', 'nacos.io/registered', '{"containers":{"app":["readinessProbe"]}}', '8080'), text),
+    { maxKeys: 4 },
+  );
+  const container = fc.record({ name, image: fc.constant('x'), ports: fc.option(fc.array(fc.record({ containerPort: fc.integer({ min: 1, max: 65535 }) }), { maxLength: 2 }), { nil: undefined }) });
+  const condition = fc.record({
+    type: fc.constantFrom('nacos.io/registered', 'ContainersReady', 'Ready'),
+    status: fc.constantFrom('True', 'False', 'Unknown'),
+    reason: fc.option(text, { nil: undefined }),
+    message: fc.option(text, { nil: undefined }),
+    lastTransitionTime: fc.option(fc.constantFrom('2024-05-01T11:00:00Z', 'not a time', '9999-12-31T23:59:59Z'), { nil: undefined }),
+  });
+  const owner = fc.option(fc.record({ kind: fc.constantFrom('ReplicaSet', 'Job', 'StatefulSet', 'Node'), name: fc.constant('o'), uid: fc.constantFrom('u1', 'u2', 'u3'), controller: fc.boolean() }), { nil: undefined });
+  const template = fc.record({ metadata: fc.record({ labels: fc.dictionary(text, text, { maxKeys: 2 }), annotations }), spec: fc.record({ containers: fc.array(container, { minLength: 1, maxLength: 2 }) }) });
+  const workload = fc.record({
+    kind: fc.constantFrom('Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'ReplicationController'),
+    metadata: fc.record({ name, namespace: fc.constant('shop'), uid: fc.constantFrom('u1', 'u2', 'u3', 'u4'), ownerReferences: fc.option(fc.array(owner.filter((o) => o !== undefined), { maxLength: 1 }), { nil: undefined }) }),
+    spec: fc.record({ template }),
+  });
+  const pod = fc.record({
+    kind: fc.constant('Pod'),
+    metadata: fc.record({
+      name,
+      namespace: fc.constant('shop'),
+      uid: fc.string({ minLength: 1, maxLength: 5 }),
+      labels: fc.dictionary(fc.constantFrom('app', 'probe-injector.io/nacos-gate'), fc.constantFrom('true', 'x'), { maxKeys: 2 }),
+      annotations,
+      ownerReferences: fc.option(fc.array(owner.filter((o) => o !== undefined), { maxLength: 1 }), { nil: undefined }),
+      creationTimestamp: fc.option(fc.constant('2024-05-01T11:00:00Z'), { nil: undefined }),
+    }),
+    spec: fc.record({ containers: fc.array(container, { minLength: 1, maxLength: 2 }), readinessGates: fc.option(fc.constant([{ conditionType: 'nacos.io/registered' }]), { nil: undefined }) }),
+    status: fc.record({ conditions: fc.array(condition, { maxLength: 3 }) }),
+  });
+  const base = fixtureObjects().filter((object) => ['MutatingWebhookConfiguration', 'Namespace'].includes(object.kind));
+
+  it('never throws; exit 0 or 1; the JSON parses; the table has no control character and one row per item', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.oneof(workload, pod), { maxLength: 8 }), async (objects) => {
+        const json = await run({ namespace: 'shop' }, { objects: [...base, ...objects] });
+        expect([EXIT.ok, EXIT.problem]).toContain(json.code);
+        expect(json.code).toBe(json.json.problems > 0 ? EXIT.problem : EXIT.ok);
+        const table = await run({ namespace: 'shop' }, { objects: [...base, ...objects], output: 'table' });
+        expect(table.text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/);
+        const rows = table.text.split('\n').filter((line) => line.startsWith('shop  ') || /^shop +\S+\//.test(line));
+        expect(rows).toHaveLength(json.json.items.length);
+      }),
+      { numRuns: 150 },
+    );
   });
 });
