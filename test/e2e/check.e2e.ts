@@ -7,6 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
+import * as k8s from '@kubernetes/client-node';
+import { ClusterReader, makeCheckApis } from '../../src/check/cluster-reader.js';
 import { CLI, ROOT } from '../support/process.js';
 import { createAndGetPod, createNamespace, createPod, env, kube, objectsPath, ok, patchPodStatus, podsPath, waitUntil, type Json } from './support/kube.js';
 import { useRegisteredWebhook } from './support/suite.js';
@@ -221,6 +223,24 @@ describe('probe-injector check against kube-apiserver', () => {
     expect(json.namespaces.map((n: Json) => n.name)).toEqual(expect.arrayContaining([SELECTED, OTHER, 'kube-system', 'default']));
     item(json, SELECTED, 'Deployment', 'typo');
     item(json, OTHER, 'CronJob', 'nightly');
+  });
+
+  it('lists are read a page at a time: with limit 1 the API server hands out continue tokens, and every object is read once', async () => {
+    const kubeConfig = new k8s.KubeConfig();
+    kubeConfig.loadFromFile(env.kubeconfig);
+    const pages: number[] = [];
+    const paged = new ClusterReader(makeCheckApis(k8s, kubeConfig), { pageSize: 1, onPage: (what, items) => what.startsWith('list pods') && pages.push(items) });
+    const whole = new ClusterReader(makeCheckApis(k8s, kubeConfig));
+    const names = async (reader: ClusterReader) => {
+      const out: string[] = [];
+      for await (const pod of reader.pods({ namespace: SELECTED })) out.push(pod.metadata.name);
+      return out;
+    };
+    const [one, all] = [await names(paged), await names(whole)];
+    expect(one).toEqual(all);
+    expect(all.length).toBeGreaterThanOrEqual(2);
+    expect(pages.length).toBeGreaterThanOrEqual(all.length); // one pod a page (a last, empty page may follow)
+    expect(Math.max(...pages)).toBe(1);
   });
 
   it('a kubeconfig that cannot be read: exit 2 and one line', async () => {
