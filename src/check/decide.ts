@@ -270,7 +270,7 @@ export function finishRow(draft: RowDraft, pods: PodTally, context: CheckContext
   if (optIn.optedIn && !webhook.selected) problems.push({ code: PROBLEM_CODES.notSelected, message: `opted in, but ${subject} not sent to the webhook: ${webhook.text}` });
   const notInjected = pods.total - pods.injected;
   if (webhook.selected && mutation.outcome === 'patched' && notInjected > 0) {
-    const which = draft.kind === 'Pod' ? 'the pod was not injected' : `${notInjected} of ${pods.total} pods were not injected`;
+    const which = draft.kind === 'Pod' ? 'the pod was not injected' : `${notInjected} of ${pods.total} ${pods.total === 1 ? 'pod' : 'pods'} ${notInjected === 1 ? 'was' : 'were'} not injected`;
     problems.push({ code: PROBLEM_CODES.notInjected, message: `${which} (created before the webhook was registered, or while it could not be reached under failurePolicy Ignore): re-create them` });
   }
   const conditionType = context.config.nacos.gate.conditionType;
@@ -286,7 +286,7 @@ export function finishRow(draft: RowDraft, pods: PodTally, context: CheckContext
   if (slow.length > 0) {
     problems.push({
       code: PROBLEM_CODES.gateSlow,
-      message: `${slow.map((pod) => plain(pod.pod)).join(', ')} ${slow.length === 1 ? 'has' : 'have'} waited on ${conditionType} longer than nacos.gate.warnAfterSeconds (${warnAfter}s) with its containers ready`,
+      message: `${slow.length === 1 ? 'pod' : 'pods'} ${slow.map((pod) => plain(pod.pod)).join(', ')} ${slow.length === 1 ? 'has' : 'have'} waited on ${conditionType} longer than nacos.gate.warnAfterSeconds (${warnAfter}s) with its containers ready`,
     });
   }
   const warnings = mutation.warnings.filter((w) => w.kind !== 'unknown-key' && w.kind !== 'problem').map((w) => bounded(formatWarning(w), 300));
