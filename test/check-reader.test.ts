@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
@@ -230,5 +230,29 @@ describe('runCheck: the command over the same double', () => {
     const result = await run({ kubeconfig: file });
     expect(result.code).toBe(EXIT.unreadable);
     expect(result.err).toMatch(/^probe-injector check: cannot load .*broken: [^\u0000-\u001f]*\n$/);
+  });
+});
+
+describe('runCheck without any kubeconfig', () => {
+  // (In a pod, loadFromDefault() finds the service account instead: nothing to test there.)
+  const inPod = existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token');
+  (inPod ? it.skip : it)('says so instead of calling http://localhost:8080 (client-node\'s last resort)', async () => {
+    const saved = { HOME: process.env.HOME, KUBECONFIG: process.env.KUBECONFIG };
+    const home = mkdtempSync(path.join(os.tmpdir(), 'check-home-'));
+    process.env.HOME = home;
+    delete process.env.KUBECONFIG;
+    try {
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      let err = '';
+      stderr.on('data', (chunk) => (err += chunk));
+      const code = await runCheck({}, { stdout, stderr });
+      expect(code).toBe(EXIT.unreadable);
+      expect(err).toBe('probe-injector check: no Kubernetes configuration: no --kubeconfig, $KUBECONFIG, ~/.kube/config or in-cluster service account\n');
+    } finally {
+      Object.assign(process.env, saved);
+      if (saved.KUBECONFIG === undefined) delete process.env.KUBECONFIG;
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });

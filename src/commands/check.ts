@@ -43,7 +43,12 @@ export async function runCheck(options: CheckOptions, io: CheckIo): Promise<numb
       const where = options.kubeconfig === undefined ? 'the default kubeconfig ($KUBECONFIG, ~/.kube/config or in-cluster)' : options.kubeconfig;
       throw new UsageError(`cannot load ${where}: ${firstLine(cause)}`, { cause });
     }
-    if (!kubeConfig.getCurrentCluster()) throw new UsageError('the kubeconfig has no current cluster (set one with kubectl config use-context, or pass --kubeconfig)');
+    const cluster = kubeConfig.getCurrentCluster();
+    if (!cluster) throw new UsageError('the kubeconfig has no current cluster (set one with kubectl config use-context, or pass --kubeconfig)');
+    // With nothing to load, loadFromDefault() falls back to an unauthenticated http://localhost:8080.
+    if (options.kubeconfig === undefined && cluster.name === 'cluster' && cluster.server === 'http://localhost:8080' && kubeConfig.getCurrentUser()?.name === 'user') {
+      throw new UsageError('no Kubernetes configuration: no --kubeconfig, $KUBECONFIG, ~/.kube/config or in-cluster service account');
+    }
     const scope: Scope = options.allNamespaces
       ? { all: true }
       : { namespace: options.namespace ?? kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace ?? 'default' };
