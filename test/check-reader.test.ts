@@ -229,7 +229,7 @@ describe('runCheck: the command over the same double', () => {
     writeFileSync(file, 'clusters: [\u001b[31m\n');
     const result = await run({ kubeconfig: file });
     expect(result.code).toBe(EXIT.unreadable);
-    expect(result.err).toMatch(/^probe-injector check: cannot load .*broken: [^\u0000-\u001f]*\n$/);
+    expect(result.err).toMatch(/^probe-injector check: cannot load the Kubernetes configuration \(--kubeconfig .*broken\): [^\u0000-\u001f]*\n$/);
   });
 });
 
@@ -248,7 +248,7 @@ describe('runCheck without any kubeconfig', () => {
       stderr.on('data', (chunk) => (err += chunk));
       const code = await runCheck({}, { stdout, stderr });
       expect(code).toBe(EXIT.unreadable);
-      expect(err).toBe('probe-injector check: no Kubernetes configuration: no --kubeconfig, $KUBECONFIG, ~/.kube/config or in-cluster service account\n');
+      expect(err).toBe('probe-injector check: no Kubernetes configuration: not running in a cluster, and no --kubeconfig, $KUBECONFIG or ~/.kube/config\n');
     } finally {
       Object.assign(process.env, saved);
       if (saved.KUBECONFIG === undefined) delete process.env.KUBECONFIG;

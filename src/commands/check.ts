@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { ConfigError, parseConfigFile } from '../config/config-file.js';
+import { loadKubeConfig } from '../config/kube-config.js';
 import { makeInjectionConfig, type InjectionConfig } from '../core/config.js';
 import { bounded } from '../core/text.js';
 import { ClusterReader, CheckReadError, makeCheckApis, type Scope } from '../check/cluster-reader.js';
@@ -37,17 +38,9 @@ export async function runCheck(options: CheckOptions, io: CheckIo): Promise<numb
     const k8s = await import('@kubernetes/client-node');
     const kubeConfig = new k8s.KubeConfig();
     try {
-      if (options.kubeconfig !== undefined) kubeConfig.loadFromFile(options.kubeconfig);
-      else kubeConfig.loadFromDefault();
+      loadKubeConfig(kubeConfig, options.kubeconfig);
     } catch (cause) {
-      const where = options.kubeconfig === undefined ? 'the default kubeconfig ($KUBECONFIG, ~/.kube/config or in-cluster)' : options.kubeconfig;
-      throw new UsageError(`cannot load ${where}: ${firstLine(cause)}`, { cause });
-    }
-    const cluster = kubeConfig.getCurrentCluster();
-    if (!cluster) throw new UsageError('the kubeconfig has no current cluster (set one with kubectl config use-context, or pass --kubeconfig)');
-    // With nothing to load, loadFromDefault() falls back to an unauthenticated http://localhost:8080.
-    if (options.kubeconfig === undefined && cluster.name === 'cluster' && cluster.server === 'http://localhost:8080' && kubeConfig.getCurrentUser()?.name === 'user') {
-      throw new UsageError('no Kubernetes configuration: no --kubeconfig, $KUBECONFIG, ~/.kube/config or in-cluster service account');
+      throw new UsageError(firstLine(cause), { cause });
     }
     const scope: Scope = options.allNamespaces
       ? { all: true }

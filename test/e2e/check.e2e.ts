@@ -247,7 +247,7 @@ describe('probe-injector check against kube-apiserver', () => {
     const { code, stdout, stderr } = await runCheck(['--kubeconfig', `${env.runDir}/no-such-kubeconfig`]);
     expect(code).toBe(2);
     expect(stdout).toBe('');
-    expect(stderr).toMatch(/^probe-injector check: cannot load .*no-such-kubeconfig: .*\n$/);
+    expect(stderr).toMatch(/^probe-injector check: cannot load the Kubernetes configuration \(--kubeconfig .*no-such-kubeconfig\): .*\n$/);
   });
 
   it('a namespace that does not exist: exit 2 and one line naming the call', async () => {
