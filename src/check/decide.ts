@@ -150,7 +150,7 @@ export function draftOfTemplate(
   const pod = podOfTemplate(template);
   if (pod === undefined) {
     const mutation: Mutation = { outcome: 'skipped', reason: REASONS.notOptedIn, patch: [], patchJson: '', warnings: [], problems: [], containers: [], readinessGates: [], labels: [] };
-    return { ...object, mutation, selection: selection(context.webhooks, object.namespace, namespaceLabels), where, unreadable: `${where} is not a pod template the webhook could read` };
+    return { ...object, mutation, selection: selection(context.webhooks, object.namespace, namespaceLabels), where, unreadable: `${where} cannot be read as a pod (its containers, ports or probes are not what the API documents)` };
   }
   return { ...object, mutation: mutatePod(pod, context.config), selection: selection(context.webhooks, object.namespace, namespaceLabels, pod.metadata?.labels ?? {}), where };
 }
