@@ -97,6 +97,8 @@ export interface ServerOptions {
   readonly extraArgs?: readonly string[];
   /** Keep stdout (to time the "listening" line, or to read log lines); else it goes nowhere. */
   readonly keepStdout?: boolean;
+  /** stdout is a pipe nobody reads (a stalled log shipper): the process's writes block once it is full. */
+  readonly stalledStdout?: boolean;
   readonly timeoutMs?: number;
   /** A fixed answer for the baseline (the webhook's own answer, so both send the same bytes). */
   readonly answerFile?: string;
@@ -152,14 +154,15 @@ export async function startServer(kind: ServerKind, certs: Certificates, options
   const started = process.hrtime.bigint();
   const child = spawn(process.execPath, serverCommand(kind, port, certs, options), {
     cwd: ROOT,
-    stdio: ['ignore', options.keepStdout ? 'pipe' : 'ignore', 'pipe'],
+    stdio: ['ignore', options.keepStdout || options.stalledStdout ? 'pipe' : 'ignore', 'pipe'],
     env: { ...process.env, NODE_ENV: 'production', ...options.env },
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-20_000)));
   let listeningAt: bigint | undefined;
   const lines: string[] = [];
-  if (options.keepStdout) {
+  if (options.stalledStdout) child.stdout?.pause();
+  else if (options.keepStdout) {
     let buffer = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       buffer += chunk.toString('utf8');
@@ -332,6 +335,14 @@ export function memory(pid: number): Memory {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   return { peakRssMiB: kb('VmHWM') / 1024, rssMiB: kb('VmRSS') / 1024 };
+}
+
+/** The webhook Deployment's memory limit (manifests/base/deployment.yaml), in MiB. */
+export function manifestMemoryLimitMiB(): number {
+  const text = readFileSync(path.join(ROOT, 'manifests', 'base', 'deployment.yaml'), 'utf8');
+  const match = /limits:\s*\n(?:\s+\w+:.*\n)*?\s+memory:\s*"?(\d+)(Mi|Gi)"?/m.exec(text);
+  if (!match) throw new Error('no memory limit found in manifests/base/deployment.yaml');
+  return Number(match[1]) * (match[2] === 'Gi' ? 1024 : 1);
 }
 
 export function loadAverage(): number {

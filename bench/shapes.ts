@@ -273,3 +273,32 @@ export function shapeNamed(name: string): Shape {
   if (!shape) throw new Error(`no shape named ${name}`);
   return shape;
 }
+
+/**
+ * Response amplification (issue 11): `targets` containers, all named in `containers`, and a
+ * `{probe}-probe` value of `valueBytes` for each of `probes`, which the webhook would copy into
+ * every target. Before the bounds, 200 targets × one 0.98 MiB value got a 260 MiB answer.
+ */
+export function amplification(targets: number, probes: readonly ('readiness' | 'liveness' | 'startup')[], valueBytes: number): Shape {
+  return {
+    name: `amplification: ${targets} targets × ${probes.length} value(s) of ${Math.round(valueBytes / 1024)} KiB`,
+    what: `${targets} containers named in \`containers\`, ${probes.map((p) => `\`${p}-probe\``).join(', ')} of ${Math.round(valueBytes / 1024)} KiB each`,
+    expected: 'denied by a bound before anything is copied',
+    build: () => {
+      const review = base();
+      const spec = review.request.object.spec;
+      spec.containers = Array.from({ length: targets }, (_, i) => ({ name: `c${i}`, image: 'busybox', ports: [{ containerPort: 8080 }] }));
+      annotations(review)[`${P}containers`] = spec.containers.map((c: { name: string }) => c.name).join(',');
+      annotations(review)['kubectl.kubernetes.io/default-container'] = 'c0';
+      for (const probe of probes) annotations(review)[`${P}${probe}-probe`] = probeOf(valueBytes);
+      return json(review);
+    },
+  };
+}
+
+/** The amplification cases of issue 11, and the one where every bound is just met. */
+export const AMPLIFICATIONS: readonly Shape[] = [
+  amplification(200, ['readiness'], 1000 * 1024),
+  amplification(300, ['readiness', 'liveness', 'startup'], 900 * 1024),
+  amplification(64, ['readiness', 'liveness', 'startup'], 16 * 1024 - 200),
+];

@@ -6,7 +6,7 @@
 // the small admissions and /healthz saw meanwhile; then the peak RSS of the process after all of it.
 //
 //   node .bench/bench/worst-case.js [--quick] [shape name ...]   (also run by run.js)
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,10 +18,10 @@ import {
   HOST,
   log,
   makeCertificates,
+  manifestMemoryLimitMiB,
   memory,
   median,
   percentile,
-  ROOT,
   sleep,
   sortedCopy,
   startServer,
@@ -201,14 +201,6 @@ async function loadRun(server: RunningServer, certs: Certificates, body: Buffer 
     interference,
     forks,
   };
-}
-
-/** The Deployment's memory limit (manifests/base/deployment.yaml), in MiB. */
-export function manifestMemoryLimitMiB(): number {
-  const text = readFileSync(path.join(ROOT, 'manifests', 'base', 'deployment.yaml'), 'utf8');
-  const match = /limits:\s*\n(?:\s+\w+:.*\n)*?\s+memory:\s*"?(\d+)(Mi|Gi)"?/m.exec(text);
-  if (!match) throw new Error('no memory limit found in manifests/base/deployment.yaml');
-  return Number(match[1]) * (match[2] === 'Gi' ? 1024 : 1);
 }
 
 export async function worstCase(certs: Certificates, params: WorstCaseParams): Promise<WorstCaseResult> {
