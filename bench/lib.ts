@@ -260,6 +260,12 @@ export function systemBusyMicros(): number {
   return ((user + nice + system + irq + softirq + steal) * 1e6) / CLOCK_TICKS;
 }
 
+/** CPU time the hypervisor gave other guests while this one wanted it (steal), in microseconds. */
+export function systemStealMicros(): number {
+  const cpu = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  return ((cpu[7] ?? 0) * 1e6) / CLOCK_TICKS;
+}
+
 /** utime+stime (µs) of every process now, by pid; and the number of processes ever forked. */
 function processSnapshot(): { cpu: Map<string, number>; forks: number } {
   const cpu = new Map<string, number>();

@@ -7,7 +7,9 @@
 //     annotations), so the API server does the same work on the answer as with probe-injector, and
 //     only the webhook's own computation is left out.
 // With --capture-file F, the first request body is written to F (to learn what kube-apiserver
-// sends for a pod, so probe-injector's answer to exactly that can be recorded).
+// sends for a pod, so probe-injector's answer to exactly that can be recorded). `GET /stats`
+// answers how many TLS connections and admission requests it has served (does kube-apiserver
+// reuse its connections?).
 //
 //   node .bench/bench/minimal-webhook.js --port P --host H --tls-cert-file F --tls-key-file F [--response-file F] [--capture-file F]
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -29,13 +31,16 @@ const head = '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","resp
 const tail = `,${rest}}`;
 let captureFile = args.get('--capture-file');
 const health = Buffer.from('{"status":"ok"}');
+const stats = { connections: 0, requests: 0 };
 
 const server = https.createServer({ cert: readFileSync(required('--tls-cert-file')), key: readFileSync(required('--tls-key-file')), minVersion: 'TLSv1.2' }, (req, res) => {
   if (req.method === 'GET') {
-    res.writeHead(req.url === '/healthz' ? 200 : 404, { 'Content-Type': 'application/json', 'Content-Length': health.length });
-    res.end(health);
+    const answer = req.url === '/stats' ? Buffer.from(JSON.stringify(stats)) : health;
+    res.writeHead(req.url === '/healthz' || req.url === '/stats' ? 200 : 404, { 'Content-Type': 'application/json', 'Content-Length': answer.length });
+    res.end(answer);
     return;
   }
+  stats.requests++;
   const chunks: Buffer[] = [];
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
@@ -60,6 +65,7 @@ const server = https.createServer({ cert: readFileSync(required('--tls-cert-file
     res.end(answer);
   });
 });
+server.on('secureConnection', () => stats.connections++);
 // Longer than kube-apiserver's 90 s idle timeout, like probe-injector's: the client closes first.
 server.keepAliveTimeout = 120_000;
 server.listen(Number(args.get('--port') ?? 9443), args.get('--host') ?? '127.0.0.1', () => {

@@ -31,6 +31,8 @@ export interface BenchData {
   readonly loadAfter: number;
   /** Cores busy system-wide over 5 s just before measuring (the benchmark idle). */
   readonly busyBefore: number;
+  /** Per section: its duration, the cores busy system-wide (the benchmark included) and the cores the hypervisor took (steal). */
+  readonly machineBySection: Record<string, { seconds: number; busyCores: number; stealCores: number }>;
   readonly checks?: { readonly label: string; readonly operations: number; readonly answerBytes: number }[];
   readonly saturation?: SaturationResult[];
   readonly openLoop?: OpenLoopSummary[];
@@ -107,6 +109,10 @@ export function render(r: BenchData): string {
     `- **Node** ${m.node}; **date** ${m.date}; load average ${fmt(r.loadBefore, 2)} before, ${fmt(r.loadAfter, 2)} after; ${fmt(r.busyBefore, 2)} cores busy just before measuring${rows.length ? `; other processes used at most **${fmt(worst, 2)} cores** during any run against the baseline (${forks} processes started meanwhile)${worst > 0.05 ? ' — **some rows were disturbed: see their "other processes" column**' : ' — the machine was otherwise idle'}` : ''}.`,
   );
   add(`- **Mode**: ${r.quick ? 'QUICK (smoke run; rough numbers)' : 'full'}; sections: ${r.sections.join(', ')}.`);
+  const bySection = Object.entries(r.machineBySection ?? {});
+  if (bySection.length) {
+    add(`- **Per section** (duration; cores busy system-wide, the benchmark's own load included; cores taken by the hypervisor, "steal"): ${bySection.map(([name, s]) => `${name} ${fmt(s.seconds)} s, ${fmt(s.busyCores, 2)} busy, ${fmt(s.stealCores, 3)} stolen`).join('; ')}.`);
+  }
   if (r.saturation) {
     add(
       `- **Servers**: webhook \`node dist/cli.js serve --tls-cert-file … --tls-key-file … --metrics-port 0\` (defaults otherwise; its JSON log lines go to /dev/null); baseline \`bench/baseline-server.ts\` (node:https, reads the body, JSON.parse, answers a fixed AdmissionReview of the same bytes). Same ECDSA P-256 certificate, TLS 1.3, separate processes, driven alternately.`,

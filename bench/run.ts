@@ -26,7 +26,7 @@ import { throughApiServer } from './apiserver.js';
 import { startCluster, type Cluster } from './cluster.js';
 import { importCosts, nodeStart, profileServe } from './coldstart.js';
 import { allSizes, sizeOf } from './fixtures.js';
-import { benchScript, busyCores, CLI, HOST, loadAverage, log, machine, makeCertificates, memory, ROOT, startServer, waitForIdle, type Certificates, type RunningServer } from './lib.js';
+import { benchScript, busyCores, systemBusyMicros, systemStealMicros, CLI, HOST, loadAverage, log, machine, makeCertificates, memory, ROOT, startServer, waitForIdle, type Certificates, type RunningServer } from './lib.js';
 import { profileUnderLoad } from './profile-load.js';
 import { render, type BenchData, type ControllerSection } from './report.js';
 import { ablate, coldStarts, inServerTimings, MUTATE_PATH, openLoopBySize, saturationBySize, type Rounds } from './saturation.js';
@@ -85,25 +85,41 @@ const cleanup = async () => {
 process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
 process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
 
-const data: { -readonly [K in keyof BenchData]: BenchData[K] } = { quick: QUICK, rounds: P, sections, machine: machine(), loadBefore, loadAfter: NaN, busyBefore };
+const data: { -readonly [K in keyof BenchData]: BenchData[K] } = { quick: QUICK, rounds: P, sections, machine: machine(), loadBefore, loadAfter: NaN, busyBefore, machineBySection: {} };
+
+/** Runs a section, noting how busy the machine was meanwhile (all processes) and what the hypervisor took (steal). */
+async function section(name: Section, fn: () => Promise<void>): Promise<void> {
+  const busy0 = systemBusyMicros();
+  const steal0 = systemStealMicros();
+  const t0 = process.hrtime.bigint();
+  await fn();
+  const wallUs = Number(process.hrtime.bigint() - t0) / 1000;
+  data.machineBySection[name] = { seconds: wallUs / 1e6, busyCores: (systemBusyMicros() - busy0) / wallUs, stealCores: (systemStealMicros() - steal0) / wallUs };
+}
 try {
   const certs = await makeCertificates(workDir);
-  if (wanted('baseline')) await baselineSections(certs);
+  if (wanted('baseline')) await section('baseline', () => baselineSections(certs));
   if (wanted('profile')) {
-    log('per-request CPU profile of the webhook (8 KB, autocannon)');
-    data.requestProfile = await profileUnderLoad(certs, { seconds: QUICK ? 2 : 5 });
+    await section('profile', async () => {
+      log('per-request CPU profile of the webhook (8 KB, autocannon)');
+      data.requestProfile = await profileUnderLoad(certs, { seconds: QUICK ? 2 : 5 });
+    });
   }
-  if (wanted('cold-start')) await coldStartSections(certs);
+  if (wanted('cold-start')) await section('cold-start', () => coldStartSections(certs));
   if (wanted('core')) {
-    log('core micro-benchmark (bench/core.ts)');
-    const coreFile = path.join(workDir, 'core.json');
-    await runChild([benchScript('core'), '--json', coreFile, ...(QUICK ? ['--quick'] : [])]);
-    data.core = JSON.parse(readFileSync(coreFile, 'utf8')) as BenchData['core'];
+    await section('core', async () => {
+      log('core micro-benchmark (bench/core.ts)');
+      const coreFile = path.join(workDir, 'core.json');
+      await runChild([benchScript('core'), '--json', coreFile, ...(QUICK ? ['--quick'] : [])]);
+      data.core = JSON.parse(readFileSync(coreFile, 'utf8')) as BenchData['core'];
+    });
   }
   if (wanted('worst-case')) {
-    data.worstCase = await worstCase(certs, { seconds: QUICK ? 2 : 5 }).catch((error: unknown) => ({ error: messageOf(error) }));
+    await section('worst-case', async () => {
+      data.worstCase = await worstCase(certs, { seconds: QUICK ? 2 : 5 }).catch((error: unknown) => ({ error: messageOf(error) }));
+    });
   }
-  if (wanted('apiserver')) {
+  if (wanted('apiserver')) await section('apiserver', async () => {
     log('starting the e2e cluster (test/e2e/cluster.sh)');
     const started = await startCluster((line) => log(line)).catch((error: unknown) => ({ error: messageOf(error) }));
     if ('error' in started) data.apiServer = started;
@@ -113,8 +129,8 @@ try {
       await started.stop();
       cluster = undefined;
     }
-  }
-  if (wanted('controller')) data.controller = await controllerSection();
+  });
+  if (wanted('controller')) await section('controller', async () => void (data.controller = await controllerSection()));
   data.loadAfter = loadAverage();
   mkdirSync(OUT_DIR, { recursive: true });
   writeFileSync(RAW_FILE, JSON.stringify(data, (_, value: unknown) => (value instanceof Float64Array ? undefined : value)));

@@ -235,12 +235,12 @@ export const SHAPES: readonly Shape[] = [
   },
   {
     name: 'unknown keys (in the annotation bound)',
-    what: '250 KiB of unknown `probe-injector.io/` keys on an opted-in pod, padded',
+    what: '5 000 unknown `probe-injector.io/` keys (~230 KB, under the 256 KiB bound) on an opted-in pod, padded',
     expected: 'denied: each listed up to 50, suggestions for the first 20',
     build: (bytes = SHAPE_BYTES) => {
       const review = base();
       const map = annotations(review);
-      for (let i = 0; i < 6000; i++) map[`${P}readyness-probe-typo-${i}`] = 'true';
+      for (let i = 0; i < 5000; i++) map[`${P}readyness-probe-typo-${i}`] = 'true'; // ~230 KB
       return json(pad(review, bytes));
     },
   },
