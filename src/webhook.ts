@@ -7,6 +7,7 @@ import { createBodyBudget, type BodyBudgetLimits } from './http/body-budget.js';
 import { createHealthHandler } from './http/health.js';
 import { createMetricsHandler } from './http/metrics-server.js';
 import { createServer, type Handler, type ServerTimeouts } from './http/server.js';
+import { createWorkLane } from './http/work-lane.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
@@ -33,6 +34,8 @@ export interface Webhook {
   readonly server: https.Server;
   readonly port: number;
   readonly timeouts: ServerTimeouts;
+  /** `GET /healthz` and `GET /readyz`, for another port to serve too. */
+  readonly health: Handler;
   isReady(): boolean;
   /** Requests received and not yet answered. */
   inFlight(): number;
@@ -58,18 +61,20 @@ export async function startWebhook(options: WebhookOptions): Promise<Webhook> {
     logger,
     bodyLimit: options.bodyLimit,
     budget,
+    lane: createWorkLane(),
     onAdmission: metrics && ((event: Parameters<typeof metrics.admission>[0]) => metrics.admission(event)),
     onRequest: metrics && (() => metrics.inFlight()),
   };
   const endpoints = options.endpoints ?? [mutateEndpoint(options.config)];
   const admission = new Map<string, Handler>(endpoints.map((endpoint) => [`/${endpoint.name}`, createAdmissionHandler(endpoint, shell)]));
   const notReady = () => (draining ? 'shutting down' : options.starting?.());
+  const health = createHealthHandler(notReady);
   const web = createServer({
     tls: options.tls,
     timeouts: options.timeouts,
     routes: {
       admission,
-      health: createHealthHandler(notReady),
+      health,
       metrics: metrics && createMetricsHandler(metrics.registry),
       app: async () => {
         const { createApp } = await import('./http/app.js');
@@ -90,6 +95,7 @@ export async function startWebhook(options: WebhookOptions): Promise<Webhook> {
     server,
     port: (server.address() as AddressInfo).port,
     timeouts: web.timeouts,
+    health,
     isReady: () => notReady() === undefined,
     inFlight: web.inFlight,
     setTls: (tls) => server.setSecureContext({ ...tls, minVersion: 'TLSv1.2' }),

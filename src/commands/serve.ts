@@ -168,7 +168,7 @@ export async function serve(options: ServeOptions, logger: Logger): Promise<Serv
   let metricsServer: MetricsServer | undefined;
   if (options.metricsPort) {
     try {
-      metricsServer = await startMetricsServer({ port: options.metricsPort, host: options.host, registry: metrics.registry });
+      metricsServer = await startMetricsServer({ port: options.metricsPort, host: options.host, registry: metrics.registry, health: webhook.health });
     } catch (error) {
       // The webhook matters more than its metrics: serve without the port (/metrics stays on the HTTPS port).
       logger.error({ metricsPort: options.metricsPort, error: messageOf(error) }, 'cannot serve metrics on the metrics port: they stay on the HTTPS port only');

@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import { logText } from '../serve/log-line.js';
 import { createBodyBudget, type BodyBudget, type Reservation } from './body-budget.js';
 import { sendError, send } from './send.js';
+import { createWorkLane, type WorkLane } from './work-lane.js';
 
 export const DEFAULT_BODY_LIMIT = 6 * 1024 * 1024;
 /** Seconds a client is told to wait when the body budget is spent; kube-apiserver's client waits this long and retries. */
@@ -52,6 +53,8 @@ export interface AdmissionShell {
   readonly bodyLimit?: number | undefined;
   /** Shared by every endpoint of the server. */
   readonly budget?: BodyBudget | undefined;
+  /** Where large bodies are parsed and admitted, one per event-loop turn (shared by every endpoint). */
+  readonly lane?: WorkLane | undefined;
   /** Monotonic clock in nanoseconds (injectable for tests). */
   readonly clock?: () => bigint;
   readonly onAdmission?: ((event: AdmissionEvent) => void) | undefined;
@@ -73,6 +76,8 @@ type Summary = Omit<AdmissionEvent, 'endpoint' | 'httpStatus' | 'durationSeconds
 export function createAdmissionHandler(endpoint: AdmissionEndpoint, shell: AdmissionShell): (req: IncomingMessage, res: ServerResponse) => void {
   const limit = shell.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const budget = shell.budget ?? createBodyBudget();
+  const lane = shell.lane ?? createWorkLane();
+  const large = budget.limits.largeBodyBytes;
   const clock = shell.clock ?? process.hrtime.bigint;
   const { logger } = shell;
 
@@ -134,9 +139,8 @@ export function createAdmissionHandler(endpoint: AdmissionEndpoint, shell: Admis
     req.on('error', () => {
       done = true; // the client went away; nothing to answer
     });
-    req.on('end', () => {
-      if (done) return;
-      done = true;
+    const answer = () => {
+      if (res.destroyed) return; // the client gave up while the body waited in the lane
       let body: unknown;
       try {
         body = JSON.parse(utf8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
@@ -145,9 +149,9 @@ export function createAdmissionHandler(endpoint: AdmissionEndpoint, shell: Admis
         return fail(400, 'malformed', cause instanceof SyntaxError ? `request body is not valid JSON: ${cause.message.slice(0, 120)}` : 'request body is not valid UTF-8');
       }
       chunks.length = 0;
-      let answer: AdmissionAnswer | AdmissionRejection;
+      let result: AdmissionAnswer | AdmissionRejection;
       try {
-        answer = endpoint.admit(body);
+        result = endpoint.admit(body);
       } catch (cause) {
         // admit() catches everything itself; this is the last line of defence.
         logger.error({ endpoint: endpoint.name, err: errorText(cause) }, 'admission failed');
@@ -156,9 +160,15 @@ export function createAdmissionHandler(endpoint: AdmissionEndpoint, shell: Admis
         body = undefined;
         reservation!.release(); // the body is parsed and answered: its bytes are free again
       }
-      if (isRejection(answer)) return fail(400, 'malformed', answer.error, answer.details);
-      if (answer.cause !== undefined) logger.error({ endpoint: endpoint.name, uid: logText(answer.uid), err: errorText(answer.cause) }, 'admission failed; pod admitted unchanged');
-      finish(200, answer.review, summary(answer));
+      if (isRejection(result)) return fail(400, 'malformed', result.error, result.details);
+      if (result.cause !== undefined) logger.error({ endpoint: endpoint.name, uid: logText(result.uid), err: errorText(result.cause) }, 'admission failed; pod admitted unchanged');
+      finish(200, result.review, summary(result));
+    };
+    req.on('end', () => {
+      if (done) return;
+      done = true;
+      if (size > large) lane.run(answer);
+      else answer();
     });
   };
 }

@@ -27,16 +27,23 @@ export interface MetricsServer {
 
 /**
  * The plain-HTTP metrics port (`serve --metrics-port`, like controller-runtime's metrics server):
- * `GET /metrics` only, every other request a JSON 404/405. Prometheus scrapes it without the
- * webhook's certificate.
+ * `GET /metrics` (and the health endpoints), every other request a JSON 404/405. Prometheus
+ * scrapes it without the webhook's certificate.
  */
-export async function startMetricsServer(options: { readonly port: number; readonly host?: string | undefined; readonly registry: Registry }): Promise<MetricsServer> {
+export async function startMetricsServer(options: {
+  readonly port: number;
+  readonly host?: string | undefined;
+  readonly registry: Registry;
+  /** `GET /healthz` and `GET /readyz` here too: plain HTTP costs kubelet's probes no TLS handshake. */
+  readonly health?: Handler | undefined;
+}): Promise<MetricsServer> {
   const metrics = createMetricsHandler(options.registry);
   const server = http.createServer(
     { headersTimeout: SERVER_TIMEOUTS.headersMs, requestTimeout: SERVER_TIMEOUTS.requestMs, connectionsCheckingInterval: SERVER_TIMEOUTS.checkIntervalMs },
     (req, res) => {
       const path = req.url?.split('?', 1)[0];
-      if (path !== '/metrics') return sendError(res, 404, `no route for ${String(req.method).slice(0, 20)} ${String(path).slice(0, 200)}: this port serves GET /metrics`);
+      if (options.health && req.method === 'GET' && (path === '/healthz' || path === '/readyz')) return options.health(req, res);
+      if (path !== '/metrics') return sendError(res, 404, `no route for ${String(req.method).slice(0, 20)} ${String(path).slice(0, 200)}: this port serves GET /metrics, /healthz, /readyz`);
       if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'use GET /metrics', [], { Allow: 'GET' });
       metrics(req, res);
     },
