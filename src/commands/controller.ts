@@ -12,6 +12,7 @@ import { systemClock, type Clock } from '../controller/clock.js';
 import { startEndpoints, type Endpoints } from '../controller/endpoints.js';
 import { GateController, type ControllerSettings } from '../controller/gate-controller.js';
 import { GATE_LABEL_SELECTOR } from '../controller/gated-pod.js';
+import { keepAliveAgent, makeApiClient } from '../controller/keep-alive.js';
 import { kubePodStatusApi } from '../controller/kube-api.js';
 import { createControllerMetrics, type ControllerMetrics } from '../controller/metrics.js';
 import { startPodWatch, type PodWatch } from '../controller/pod-watch.js';
@@ -139,7 +140,8 @@ export async function startController(options: ControllerOptions, deps: Controll
   const k8s = await import('@kubernetes/client-node');
   const kubeConfig = new k8s.KubeConfig();
   const source = loadKubeConfig(kubeConfig, options.kubeconfig, env);
-  const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
+  const agent = await keepAliveAgent(kubeConfig);
+  const core = makeApiClient(k8s, kubeConfig, k8s.CoreV1Api, agent);
   const metrics = createControllerMetrics();
 
   // The cluster's version decides, as in the webhook, whether a native sidecar can be a target
@@ -185,7 +187,7 @@ export async function startController(options: ControllerOptions, deps: Controll
   resync.unref();
 
   election = startLeaderElection({
-    api: kubeConfig.makeApiClient(k8s.CoordinationV1Api),
+    api: makeApiClient(k8s, kubeConfig, k8s.CoordinationV1Api, agent),
     namespace: leaseNamespace,
     name: LEASE_NAME,
     identity,
@@ -262,6 +264,7 @@ export async function startController(options: ControllerOptions, deps: Controll
         controller.stop();
         await watch!.stop();
         await endpoints.close();
+        agent?.destroy();
       })()),
   };
 }

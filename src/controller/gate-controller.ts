@@ -2,7 +2,7 @@ import type { Pod } from '../core/pod.js';
 import type { Logger } from '../logger.js';
 import type { Clock } from './clock.js';
 import { EventRecorder } from './event-recorder.js';
-import { decideGate, EVENT_REASONS, EVENT_TYPES, type GateIdentity, type GateMemory, type GateSettings, type NacosAnswer } from './gate.js';
+import { decideGate, EVENT_REASONS, EVENT_TYPES, type GateDecision, type GateIdentity, type GateMemory, type GateSettings, type NacosAnswer } from './gate.js';
 import { viewPod, type GatedPod } from './gated-pod.js';
 import { printable } from './message-text.js';
 import type { ControllerMetrics } from './metrics.js';
@@ -91,7 +91,7 @@ export class GateController {
 
   constructor(private readonly options: GateControllerOptions) {
     this.queue = new WorkQueue((key) => this.handle(key), {
-      concurrency: options.workers ?? 8,
+      concurrency: options.workers ?? 32,
       clock: options.clock,
       backoff: { baseMs: 200, maxMs: 60_000 },
       random: options.random,
@@ -197,7 +197,10 @@ export class GateController {
     tracked.firstReadyAt ??= now;
     const { added, answer } = this.room.wait(pod.key, identity.value, identity.value.cluster);
     // Newly waiting: checked at once against an answer of this period, else its service is due now.
-    if (added && answer && now - answer.at < settings.gate.pollSeconds * 1000 && this.leader) this.queue.add(pod.key);
+    if (added && answer && now - answer.at < settings.gate.pollSeconds * 1000 && this.leader) {
+      const decision = this.decide(tracked, answer, settings.gate, now);
+      if (decision && (decision.write !== undefined || decision.events.length > 0 || decision.done)) this.queue.add(pod.key);
+    }
     this.gauges();
     this.tick();
   }
@@ -292,7 +295,39 @@ export class GateController {
       }
     }
     const waiting = this.room.answered(due.key, answer);
-    if (this.leader) for (const key of waiting) this.queue.add(key);
+    if (!this.leader) return;
+    // Decided here for every waiting pod (pure and cheap); only a pod with something to write or
+    // say goes to the queue, so the workers spend their time on writes, not on "still waiting".
+    const gate = this.options.settings().gate;
+    const now = clock.now();
+    for (const key of waiting) {
+      const tracked = this.pods.get(key);
+      if (!tracked || tracked.done) continue;
+      const decision = this.decide(tracked, answer, gate, now);
+      if (decision && (decision.write !== undefined || decision.events.length > 0 || decision.done)) this.queue.add(key);
+    }
+  }
+
+  /**
+   * The core's decision for a waiting pod, or undefined when there is nothing to decide: no
+   * identity, or an answer from before the pod was ready that does not register it (saying why it
+   * waits needs an answer of its own: the next call is at most a period away).
+   */
+  private decide(tracked: Tracked, answer: NacosAnswer, gate: GateSettings, now: number): GateDecision | undefined {
+    if (!tracked.identity) return undefined;
+    const view = tracked.view;
+    const decision = decideGate({
+      ips: view.ips,
+      readySince: Math.min(now, view.containersReadyAt ?? tracked.firstReadyAt ?? now),
+      current: view.gate,
+      identity: tracked.identity,
+      answer,
+      memory: tracked.memory,
+      settings: gate,
+      now,
+    });
+    if (!decision.done && answer.at < (tracked.firstReadyAt ?? 0)) return undefined;
+    return decision;
   }
 
   /** One pod, from the queue: decide with the latest answer, write, emit. */
@@ -308,25 +343,15 @@ export class GateController {
         return;
       }
       const answer = this.room.answerFor(key);
-      if (!tracked.identity || !answer) return;
+      if (!answer) return;
       const now = this.options.clock.now();
-      const decision = decideGate({
-        ips: view.ips,
-        readySince: Math.min(now, view.containersReadyAt ?? tracked.firstReadyAt ?? now),
-        current: view.gate,
-        identity: tracked.identity,
-        answer,
-        memory: tracked.memory,
-        settings: settings.gate,
-        now,
-      });
-      // An answer from before the pod was ready may show it registered (then the gate is set at
-      // once), but saying why it waits needs an answer of its own: the next call is at most a period away.
-      if (!decision.done && answer.at < (tracked.firstReadyAt ?? 0)) return;
+      const decision = this.decide(tracked, answer, settings.gate, now);
+      if (!decision || !tracked.identity) return;
       const write = decision.write;
       if (write) {
         if (!this.leading()) return;
         let updated: unknown;
+        const writeStart = this.options.clock.now();
         try {
           updated = await this.options.api.patchPodStatus(view.namespace, view.name, gateStatusPatch(settings.gate.conditionType, write, view.resourceVersion));
           this.options.metrics.statusWrite('success');
@@ -363,6 +388,9 @@ export class GateController {
             nacos: serviceName(tracked.identity),
             port: tracked.identity.port,
             waitedSeconds: Math.round(decision.waitedSeconds * 1000) / 1000,
+            // Where the wait went: how old Nacos's answer was when decided on, how long the write took.
+            answerAgeSeconds: (now - answer.at) / 1000,
+            writeSeconds: (this.options.clock.now() - writeStart) / 1000,
           },
           'gate changed',
         );
