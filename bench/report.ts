@@ -7,7 +7,7 @@ import { DEPENDENCIES } from './coldstart.js';
 import type { CoreRow } from './core.js';
 import { fmt, median, times, type Machine, type Memory, type Target } from './lib.js';
 import type { LoadProfile } from './profile-load.js';
-import { CONNECTIONS, RATE, type AblationRow, type ColdStarts, type InServerTimings, type OpenLoopSummary, type Rounds, type SaturationResult } from './saturation.js';
+import { CONNECTIONS, LOW_RATE, RATE, type AblationRow, type LowRateResult, type ColdStarts, type InServerTimings, type OpenLoopSummary, type Rounds, type SaturationResult } from './saturation.js';
 import { renderWorstCase, worstCaseTargets, type WorstCaseResult } from './worst-case.js';
 
 /** "No worse than at 3 KB": allowed shortfall of a throughput ratio, the order of its round-to-round spread. */
@@ -37,6 +37,7 @@ export interface BenchData {
   readonly saturation?: SaturationResult[];
   readonly openLoop?: OpenLoopSummary[];
   readonly memoryOf?: { readonly webhook: Memory; readonly baseline: Memory };
+  readonly lowRate?: LowRateResult;
   readonly ablation?: AblationRow[];
   readonly timings?: InServerTimings;
   readonly requestProfile?: LoadProfile;
@@ -158,6 +159,21 @@ export function render(r: BenchData): string {
       );
     }
     add('');
+  }
+
+  if (r.lowRate) {
+    const l = r.lowRate;
+    add(`## A request now and then (${LOW_RATE} req/s, ${l.label})`, '');
+    add(
+      `Where a cluster's webhook spends most of its life. Each server first idles for ${p.openS} s (its CPU per second then: timers, metrics collection), then gets ${LOW_RATE} req/s on one keep-alive connection for ${p.openS} s (open loop, after 1 s of warm-up); ${p.openRounds} alternating rounds, medians; latency percentiles over all rounds.`,
+      '',
+      '| | webhook | baseline | ratio |',
+      '|---|--:|--:|--:|',
+      `| CPU per request, µs | ${fmt(l.webhook.cpuPerRequest)} | ${fmt(l.baseline.cpuPerRequest)} | ${times(l.webhook.cpuPerRequest / l.baseline.cpuPerRequest)} |`,
+      `| latency p50 / p99, ms | ${ms(l.webhook.p50)} / ${ms(l.webhook.p99)} | ${ms(l.baseline.p50)} / ${ms(l.baseline.p99)} | ${times(l.webhook.p50 / l.baseline.p50)} / ${times(l.webhook.p99 / l.baseline.p99)} |`,
+      `| CPU while idle, ms per second | ${fmt(l.webhook.idleCpuMsPerSecond, 1)} | ${fmt(l.baseline.idleCpuMsPerSecond, 1)} | |`,
+      '',
+    );
   }
 
   if (r.memoryOf || r.cold) {

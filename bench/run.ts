@@ -29,7 +29,7 @@ import { allSizes, sizeOf } from './fixtures.js';
 import { benchScript, busyCores, systemBusyMicros, systemStealMicros, CLI, HOST, loadAverage, log, machine, makeCertificates, memory, ROOT, startServer, waitForIdle, type Certificates, type RunningServer } from './lib.js';
 import { profileUnderLoad } from './profile-load.js';
 import { render, type BenchData, type ControllerSection } from './report.js';
-import { ablate, coldStarts, inServerTimings, MUTATE_PATH, openLoopBySize, saturationBySize, type Rounds } from './saturation.js';
+import { ablate, coldStarts, inServerTimings, lowRate, MUTATE_PATH, openLoopBySize, saturationBySize, type Rounds } from './saturation.js';
 import { worstCase } from './worst-case.js';
 
 export const SECTIONS = ['baseline', 'profile', 'cold-start', 'core', 'worst-case', 'apiserver', 'controller'] as const;
@@ -175,6 +175,7 @@ async function baselineSections(certs: Certificates): Promise<void> {
   data.saturation = await saturationBySize(pair, sizes, P);
   data.openLoop = await openLoopBySize(pair, sizes, certs.ca, P);
   data.memoryOf = { webhook: memory(webhook.pid), baseline: memory(baseline.pid) };
+  data.lowRate = await lowRate(pair, sizeOf('8 KB'), certs.ca, P);
   data.ablation = await ablate(sizeOf('8 KB'), pair, certs, P, servers);
   await Promise.all(servers.splice(0).map((server) => server.stop()));
   log('in-server timings (8 KB)');

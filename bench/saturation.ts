@@ -314,3 +314,47 @@ export async function coldStarts(certs: Certificates, answerFile: string, runs: 
   }
   return cold;
 }
+
+export const LOW_RATE = 20;
+
+export interface LowRateSide {
+  /** CPU per request at LOW_RATE on one keep-alive connection, µs. */
+  readonly cpuPerRequest: number;
+  readonly p50: number;
+  readonly p99: number;
+  /** CPU the idle process uses per second (timers, metrics collection), ms. */
+  readonly idleCpuMsPerSecond: number;
+}
+
+export interface LowRateResult {
+  readonly label: string;
+  readonly webhook: LowRateSide;
+  readonly baseline: LowRateSide;
+}
+
+/**
+ * Where a real cluster's webhook spends most of its life: a request now and then. Each server
+ * idle for `idleS` (its CPU per second: timers, metrics collection), then LOW_RATE req/s on one
+ * keep-alive connection (CPU per request, latency), alternating, `rounds` times.
+ */
+export async function lowRate(pair: Pair, size: Size, ca: string, p: Rounds): Promise<LowRateResult> {
+  const idleS = p.openS;
+  const runs: Record<(typeof SIDES)[number], { cpu: number; idle: number; latencies: Float64Array }[]> = { webhook: [], baseline: [] };
+  for (let round = 0; round < p.openRounds; round++) {
+    for (const side of orderOf(round)) {
+      const server = pair[side];
+      log(`low rate ${LOW_RATE} req/s ${size.label}: round ${round + 1}/${p.openRounds} ${side}`);
+      const idle0 = cpuMicros(server.pid);
+      await new Promise((resolve) => setTimeout(resolve, idleS * 1000));
+      const idle = (cpuMicros(server.pid) - idle0) / 1000 / idleS;
+      let cpuStart = 0;
+      const result = await openLoop({ host: HOST, port: server.port, ca, body: size.body, rate: LOW_RATE, durationMs: p.openS * 1000, warmupMs: 1000, connections: 1, path: MUTATE_PATH, onMeasureStart: () => (cpuStart = cpuMicros(server.pid)) });
+      runs[side].push({ cpu: (cpuMicros(server.pid) - cpuStart) / result.requests, idle, latencies: result.latencies });
+    }
+  }
+  const summary = (list: (typeof runs)['webhook']): LowRateSide => {
+    const lat = sortedCopy(list.flatMap((r) => [...r.latencies]));
+    return { cpuPerRequest: median(list.map((r) => r.cpu)), p50: percentile(lat, 50) / 1000, p99: percentile(lat, 99) / 1000, idleCpuMsPerSecond: median(list.map((r) => r.idle)) };
+  };
+  return { label: size.label, webhook: summary(runs.webhook), baseline: summary(runs.baseline) };
+}
