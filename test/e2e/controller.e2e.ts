@@ -12,6 +12,8 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { ROOT } from '../support/process.js';
 import { startNacosServer, type NacosTestServer } from '../support/nacos-server.js';
 import { runCli, type Running } from '../support/process.js';
 import { createNamespace, env, kube, ok, podsPath, waitUntil, type Json } from './support/kube.js';
@@ -445,6 +447,80 @@ describe('a lost watch', () => {
     } finally {
       expect(await c.stop()).toEqual({ code: 0, signal: null });
       await proxy.close();
+    }
+  });
+});
+
+describe('least privilege', () => {
+  it("with only the RBAC of manifests/components/nacos-gate (its ServiceAccount's token), it leads, sets gates and records Events", async () => {
+    // The manifest's ClusterRole and leader-election Role, bound to a ServiceAccount of this suite.
+    const sa = 'gate-controller';
+    await ok(kube('POST', `/api/v1/namespaces/${suite.namespace}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa } }), 'create ServiceAccount');
+    const documents = parseAllDocuments(readFileSync(path.join(ROOT, 'manifests/components/nacos-gate/rbac.yaml'), 'utf8')).map((d) => d.toJSON() as Json);
+    const clusterRole = documents.find((d) => d.kind === 'ClusterRole')!;
+    const role = documents.find((d) => d.kind === 'Role')!;
+    const roleName = 'e2e-controller-gate';
+    await ok(kube('POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', { ...clusterRole, metadata: { name: roleName } }), 'create ClusterRole');
+    await ok(
+      kube('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: roleName },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: roleName },
+        subjects: [{ kind: 'ServiceAccount', name: sa, namespace: suite.namespace }],
+      }),
+      'bind ClusterRole',
+    );
+    await ok(kube('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${suite.namespace}/roles`, { ...role, metadata: { name: roleName, namespace: suite.namespace } }), 'create Role');
+    await ok(
+      kube('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${suite.namespace}/rolebindings`, {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: roleName, namespace: suite.namespace },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: roleName },
+        subjects: [{ kind: 'ServiceAccount', name: sa, namespace: suite.namespace }],
+      }),
+      'bind Role',
+    );
+    try {
+      // v1.20's token controller writes the ServiceAccount's token into a Secret.
+      const token = await waitUntil('the ServiceAccount token', async () => {
+        const account = await ok(kube('GET', `/api/v1/namespaces/${suite.namespace}/serviceaccounts/${sa}`), 'get ServiceAccount');
+        const secret = account.secrets?.[0]?.name;
+        if (!secret) return undefined;
+        const data = (await ok(kube('GET', `/api/v1/namespaces/${suite.namespace}/secrets/${secret}`), 'get token')).data?.token;
+        return data ? Buffer.from(data, 'base64').toString('utf8') : undefined;
+      });
+      const kubeconfig = runDirPath('controllers', 'controller-d', 'kubeconfig');
+      writeFileSync(
+        kubeconfig,
+        [
+          'apiVersion: v1',
+          'kind: Config',
+          `clusters: [{name: e2e, cluster: {server: "${env.apiserverUrl}", certificate-authority: "${path.join(env.runDir, 'pki', 'ca.crt')}"}}]`,
+          `users: [{name: ${sa}, user: {token: "${token}"}}]`,
+          `contexts: [{name: ${sa}, context: {cluster: e2e, user: ${sa}}}]`,
+          `current-context: ${sa}`,
+          '',
+        ].join('\n'),
+      );
+      const d = await startControllerProcess('controller-d', kubeconfig);
+      try {
+        await waitUntil('controller-d to lead', async () => (await lease()).spec?.holderIdentity === 'controller-d', 25_000, 200);
+        await waitUntil('controller-d synced', async () => (await get(d.port, '/readyz')).status === 200, 20_000);
+        const created = await createGated(appPod('ratings'));
+        const ip = nextIp();
+        nacos.register({ service: 'ratings', ip, port: 8080, ephemeral: false });
+        await becomeReady(suite.namespace, created.metadata.name, ip);
+        await waitForGate(suite.namespace, created.metadata.name, (g) => g.status === 'True' && g.reason === 'NacosRegistered');
+        expect((await waitForEvent(suite.namespace, created.metadata.name, 'NacosRegistered')).reportingInstance).toBe('controller-d');
+        expect(d.running.lines.filter((line) => line.level >= 40 && /forbidden|403/i.test(JSON.stringify(line)))).toEqual([]);
+      } finally {
+        expect(await d.stop()).toEqual({ code: 0, signal: null });
+      }
+    } finally {
+      await kube('DELETE', `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${roleName}`);
+      await kube('DELETE', `/apis/rbac.authorization.k8s.io/v1/clusterroles/${roleName}`);
     }
   });
 });
