@@ -6,12 +6,14 @@
 // the small admissions and /healthz saw meanwhile; then the peak RSS of the process after all of it.
 //
 //   node .bench/bench/worst-case.js [--quick] [shape name ...]   (also run by run.js)
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { sizeOf } from './fixtures.js';
 import {
+  benchScript,
   cpuMicros,
   fmt,
   healthz,
@@ -35,6 +37,8 @@ import { MiB, SHAPES, type Shape } from './shapes.js';
 
 const MUTATE_PATH = '/mutate?timeout=10s';
 export const SMALL_RATE = 50;
+/** Like kube-apiserver, which opens another connection when its open ones are busy: a small admission never waits for a connection. */
+const SMALL_CONNECTIONS = 16;
 const HEALTH_EVERY_MS = 250;
 
 export interface WorstCaseParams {
@@ -56,7 +60,7 @@ export interface LoadRun {
   /** Server CPU per heavy request (ms), the small admissions' share taken out. */
   readonly cpuMsPerHeavy: number;
   /** Latencies in ms. */
-  readonly small: { readonly count: number; readonly p50: number; readonly p99: number; readonly max: number; readonly errors: number; readonly non2xx: number };
+  readonly small: { readonly count: number; readonly p50: number; readonly p99: number; readonly max: number; readonly sendLagP99: number; readonly errors: number; readonly non2xx: number };
   readonly health: { readonly count: number; readonly p50: number; readonly max: number; readonly failures: number };
   readonly interference: number;
   readonly forks: number;
@@ -127,33 +131,27 @@ export function summarise(status: number, text: string): string {
   }
 }
 
-/** `parallel` clients sending `body` back-to-back, small admissions at SMALL_RATE and /healthz polls, for `seconds`. */
-async function loadRun(server: RunningServer, certs: Certificates, body: Buffer | undefined, parallel: number, seconds: number, smallCpuUsPerSecond: number): Promise<LoadRun> {
+/** The heavy clients (heavy-client.ts) in a child process, stopped with SIGTERM; their results. */
+function startHeavy(port: number, certs: Certificates, bodyFile: string, parallel: number): { stop(): Promise<{ latencies: number[]; statuses: Record<string, number>; errors: number; busy: number }> } {
+  const child = spawn(process.execPath, [benchScript('heavy-client'), '--port', String(port), '--ca-file', certs.caFile, '--body-file', bodyFile, '--parallel', String(parallel)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  return {
+    async stop() {
+      child.kill('SIGTERM');
+      await closed;
+      return JSON.parse(out) as { latencies: number[]; statuses: Record<string, number>; errors: number; busy: number };
+    },
+  };
+}
+
+/** `parallel` clients sending the body in `bodyFile` back-to-back, small admissions at SMALL_RATE and /healthz polls, for `seconds`. */
+async function loadRun(server: RunningServer, certs: Certificates, bodyFile: string | undefined, parallel: number, seconds: number, smallCpuUsPerSecond: number): Promise<LoadRun> {
   const small = sizeOf('8 KB');
-  const agent = agentFor(certs);
-  const heavyMs: number[] = [];
-  const statuses: Record<string, number> = {};
-  let heavyErrors = 0;
-  let busy = 0;
   const stop = new AbortController();
   const health: number[] = [];
   let healthFailures = 0;
-
-  const heavyClient = async () => {
-    while (body && !stop.signal.aborted) {
-      try {
-        const answer = await post(agent, server.port, body);
-        statuses[answer.status] = (statuses[answer.status] ?? 0) + 1;
-        if (answer.status === 429) {
-          busy++;
-          await sleep(50);
-        } else heavyMs.push(answer.ms);
-      } catch {
-        heavyErrors++;
-        await sleep(50);
-      }
-    }
-  };
   const healthPoller = async () => {
     while (!stop.signal.aborted) {
       const next = sleep(HEALTH_EVERY_MS);
@@ -171,31 +169,32 @@ async function loadRun(server: RunningServer, certs: Certificates, body: Buffer 
   const cpu0 = cpuMicros(server.pid);
   const t0 = process.hrtime.bigint();
   const { result, interference, forks } = await withInterference(server.pid, async () => {
-    const heavy = Array.from({ length: parallel }, heavyClient);
+    const heavy = bodyFile && parallel > 0 ? startHeavy(server.port, certs, bodyFile, parallel) : undefined;
     const poller = healthPoller();
-    const smallRun = openLoop({ host: HOST, port: server.port, ca: certs.ca, body: small.body, rate: SMALL_RATE, durationMs: seconds * 1000, warmupMs: 0, connections: 4, path: MUTATE_PATH, timeoutMs: 20_000 });
-    const smallResult = await smallRun;
+    const smallResult = await openLoop({ host: HOST, port: server.port, ca: certs.ca, body: small.body, rate: SMALL_RATE, durationMs: seconds * 1000, warmupMs: 0, connections: SMALL_CONNECTIONS, path: MUTATE_PATH, timeoutMs: 20_000 });
     stop.abort();
-    await Promise.all([...heavy, poller]);
-    return smallResult;
+    const heavyResult = await heavy?.stop();
+    await poller;
+    return { small: smallResult, heavy: heavyResult };
   });
   const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpuUs = cpuMicros(server.pid) - cpu0;
-  agent.destroy();
-  const heavySorted = sortedCopy(heavyMs);
-  const smallSorted = sortedCopy(result.latencies);
+  const heavy = result.heavy ?? { latencies: [], statuses: {}, errors: 0, busy: 0 };
+  const heavySorted = sortedCopy(heavy.latencies);
+  const smallSorted = sortedCopy(result.small.latencies);
   const healthSorted = sortedCopy(health);
   return {
     parallel,
-    heavy: { count: heavyMs.length, p50: percentile(heavySorted, 50), p90: percentile(heavySorted, 90), max: percentile(heavySorted, 100), busy, errors: heavyErrors, statuses },
-    cpuMsPerHeavy: heavyMs.length > 0 ? (cpuUs - smallCpuUsPerSecond * wallS) / 1000 / heavyMs.length : NaN,
+    heavy: { count: heavy.latencies.length, p50: percentile(heavySorted, 50), p90: percentile(heavySorted, 90), max: percentile(heavySorted, 100), busy: heavy.busy, errors: heavy.errors, statuses: heavy.statuses },
+    cpuMsPerHeavy: heavy.latencies.length > 0 ? (cpuUs - smallCpuUsPerSecond * wallS) / 1000 / heavy.latencies.length : NaN,
     small: {
-      count: result.latencies.length,
+      count: result.small.latencies.length,
       p50: percentile(smallSorted, 50) / 1000,
       p99: percentile(smallSorted, 99) / 1000,
       max: percentile(smallSorted, 100) / 1000,
-      errors: result.errors,
-      non2xx: result.non2xx,
+      sendLagP99: percentile(sortedCopy(result.small.sendLag), 99) / 1000,
+      errors: result.small.errors,
+      non2xx: result.small.non2xx,
     },
     health: { count: health.length, p50: percentile(healthSorted, 50), max: percentile(healthSorted, 100), failures: healthFailures },
     interference,
@@ -207,6 +206,7 @@ export async function worstCase(certs: Certificates, params: WorstCaseParams): P
   const chosen = params.shapes?.length ? SHAPES.filter((shape) => params.shapes?.includes(shape.name)) : SHAPES;
   let server = await startServer('webhook', certs);
   let restarts = 0;
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'probe-injector-worst-'));
   try {
     // Warm the JIT on small admissions, then the reference: small admissions alone.
     log('worst case: reference (small admissions alone)');
@@ -223,27 +223,30 @@ export async function worstCase(certs: Certificates, params: WorstCaseParams): P
         restarts++;
         server = await startServer('webhook', certs);
       }
-      shapes.push(await measureShape(server, certs, shape, params.seconds, smallCpuUsPerSecond));
+      shapes.push(await measureShape(server, certs, shape, params.seconds, smallCpuUsPerSecond, workDir));
     }
     const alive = server.alive() && (await healthz(server.port, certs.ca).then((a) => a.status === 200).catch(() => false));
     const peakRssMiB = alive ? memory(server.pid).peakRssMiB : NaN;
     return { seconds: params.seconds, reference, shapes, peakRssMiB, memoryLimitMiB: manifestMemoryLimitMiB(), alive, restarts };
   } finally {
     await server.stop();
+    rmSync(workDir, { recursive: true, force: true });
   }
 }
 
-async function measureShape(server: RunningServer, certs: Certificates, shape: Shape, seconds: number, smallCpuUsPerSecond: number): Promise<ShapeResult> {
+async function measureShape(server: RunningServer, certs: Certificates, shape: Shape, seconds: number, smallCpuUsPerSecond: number, workDir: string): Promise<ShapeResult> {
   const text = shape.build();
   const body = Buffer.from(text);
+  const bodyFile = path.join(workDir, 'shape.json');
+  writeFileSync(bodyFile, body);
   log(`worst case: ${shape.name} (${(body.length / MiB).toFixed(2)} MiB)`);
   const agent = agentFor(certs);
   const first = await post(agent, server.port, body);
   agent.destroy();
   const answer: HeavyAnswer = { status: first.status, summary: summarise(first.status, first.text), answerBytes: Buffer.byteLength(first.text) };
   log(`worst case: ${shape.name}: ${answer.summary} (${fmt(first.ms, 1)} ms)`);
-  const alone = await loadRun(server, certs, body, 1, seconds, smallCpuUsPerSecond);
-  const parallel = await loadRun(server, certs, body, 4, seconds, smallCpuUsPerSecond);
+  const alone = await loadRun(server, certs, bodyFile, 1, seconds, smallCpuUsPerSecond);
+  const parallel = await loadRun(server, certs, bodyFile, 4, seconds, smallCpuUsPerSecond);
   return { name: shape.name, what: shape.what, expected: shape.expected, bytes: body.length, answer, alone, parallel };
 }
 
@@ -282,18 +285,18 @@ export function renderWorstCase(r: WorstCaseResult): string {
   const add = (...text: string[]) => lines.push(...text);
   const ms = (v: number) => fmt(v, v < 10 ? 1 : 0);
   add(
-    `Each shape (bench/shapes.ts) at kube-apiserver's 3 MiB request limit, sent back-to-back for ${r.seconds} s by one client ("alone") and then by four at once, while the 8 KB admission arrives at a fixed ${SMALL_RATE} req/s (open loop, 4 connections; latency from the intended send time) and \`GET /healthz\` is polled on a fresh TLS connection every ${HEALTH_EVERY_MS} ms (as kubelet's probe connects). One webhook process serves the whole section. Heavy latency: request start → last byte of the answer, client side (the client's own TLS work on 3 MiB is in it). CPU per heavy request: the server's utime+stime over the run, minus what the small admissions cost alone (${fmt(r.reference.small.count / r.seconds)} req/s, measured first), divided by the heavy requests answered. A 429 is the body budget refusing (kube-apiserver retries after \`Retry-After\`).`,
+    `Each shape (bench/shapes.ts) at kube-apiserver's 3 MiB request limit, sent back-to-back for ${r.seconds} s by one client ("alone") and then by four at once (bench/heavy-client.ts, in a process of its own), while the 8 KB admission arrives at a fixed ${SMALL_RATE} req/s (open loop on ${SMALL_CONNECTIONS} keep-alive connections, so none waits for a connection, as kube-apiserver opens more when its connections are busy; latency from the intended send time; the generator's own send lag is shown) and \`GET /healthz\` is polled on a fresh TLS connection every ${HEALTH_EVERY_MS} ms (as kubelet's probe connects). One webhook process serves the whole section. Heavy latency: request start → last byte of the answer, client side (the client's own TLS work on 3 MiB is in it). CPU per heavy request: the server's utime+stime over the run, minus what the small admissions cost alone (${fmt(r.reference.small.count / r.seconds)} req/s, measured first), divided by the heavy requests answered. A 429 is the body budget refusing (kube-apiserver retries after \`Retry-After\`).`,
     '',
     `Small admissions alone (reference): p50 ${ms(r.reference.small.p50)} ms, p99 ${ms(r.reference.small.p99)} ms, max ${ms(r.reference.small.max)} ms; /healthz p50 ${ms(r.reference.health.p50)} ms, max ${ms(r.reference.health.max)} ms.`,
     '',
-    '| shape | body MiB | the webhook\'s answer | answer bytes | alone: heavy p50 / max ms | alone: server CPU ms per heavy | alone: small p99 ms | 4 parallel: heavy p50 / max ms (429s) | 4 parallel: server CPU ms per heavy | 4 parallel: small p50 / p99 / max ms | /healthz max ms (alone; 4 parallel) | other processes (max, cores) |',
-    '|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| shape | body MiB | the webhook\'s answer | answer bytes | alone: heavy p50 / max ms | alone: server CPU ms per heavy | alone: small p99 ms | 4 parallel: heavy p50 / max ms (429s) | 4 parallel: server CPU ms per heavy | 4 parallel: small p50 / p99 / max ms | 4 parallel: generator send lag p99 ms | /healthz max ms (alone; 4 parallel) | other processes (max, cores) |',
+    '|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   );
   for (const s of r.shapes) {
     const a = s.alone;
     const p = s.parallel;
     add(
-      `| ${s.name} | ${fmt(s.bytes / MiB, 2)} | ${s.answer.summary.replace(/\|/g, '\\|')} | ${s.answer.answerBytes} | ${ms(a.heavy.p50)} / ${ms(a.heavy.max)} | ${fmt(a.cpuMsPerHeavy, 1)} | ${ms(a.small.p99)} | ${ms(p.heavy.p50)} / ${ms(p.heavy.max)}${p.heavy.busy ? ` (${p.heavy.busy})` : ''} | ${fmt(p.cpuMsPerHeavy, 1)} | ${ms(p.small.p50)} / ${ms(p.small.p99)} / ${ms(p.small.max)} | ${ms(a.health.max)}; ${ms(p.health.max)}${a.health.failures + p.health.failures ? ` (${a.health.failures + p.health.failures} failed)` : ''} | ${fmt(Math.max(a.interference, p.interference), 2)} |`,
+      `| ${s.name} | ${fmt(s.bytes / MiB, 2)} | ${s.answer.summary.replace(/\|/g, '\\|')} | ${s.answer.answerBytes} | ${ms(a.heavy.p50)} / ${ms(a.heavy.max)} | ${fmt(a.cpuMsPerHeavy, 1)} | ${ms(a.small.p99)} | ${ms(p.heavy.p50)} / ${ms(p.heavy.max)}${p.heavy.busy ? ` (${p.heavy.busy})` : ''} | ${fmt(p.cpuMsPerHeavy, 1)} | ${ms(p.small.p50)} / ${ms(p.small.p99)} / ${ms(p.small.max)} | ${fmt(p.small.sendLagP99, 2)} | ${ms(a.health.max)}; ${ms(p.health.max)}${a.health.failures + p.health.failures ? ` (${a.health.failures + p.health.failures} failed)` : ''} | ${fmt(Math.max(a.interference, p.interference), 2)} |`,
     );
   }
   add('', 'What each shape is, and what the bounds should make of it:', '');
