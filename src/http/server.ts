@@ -18,7 +18,7 @@ export interface ServerTimeouts {
   readonly headersMs: number;
   /** A whole request must arrive within this: kube-apiserver gives up after the webhook's `timeoutSeconds` (≤ 30) anyway. */
   readonly requestMs: number;
-  /** An idle keep-alive connection is closed after this. */
+  /** An idle keep-alive connection is closed after this (node:http adds 1 s, and advertises this in `Keep-Alive: timeout=`). */
   readonly keepAliveMs: number;
   /** How often the header and request timeouts are checked. */
   readonly checkIntervalMs: number;
@@ -109,9 +109,12 @@ export function createServer(options: ServerOptions): WebhookServer {
   );
   server.keepAliveTimeout = timeouts.keepAliveMs;
   // Requests node:http cannot even parse (bad framing, oversized headers, timeouts) get a JSON error
-  // too, like every other bad request.
+  // too, like every other bad request. Anything else, TLS errors included (the https server reports
+  // them here too: a connection that never completed its handshake), just closes the connection:
+  // answering it would write into a socket that never became TLS, and hold it open for ever.
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable || error.code === 'ECONNRESET') return void socket.destroy();
+    const http = error.code?.startsWith('HPE_') === true || error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    if (!http || !socket.writable) return void socket.destroy();
     const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     const body = JSON.stringify({ code: status, error: status === 408 ? 'request timed out' : 'malformed HTTP request' });
     socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
