@@ -77,7 +77,7 @@ export async function runServe(options: Omit<ServeOptions, 'certDir'> & { certDi
   log.flush(); // the start-up lines (listening, where the CA is) right away
   // pino writes asynchronously: let it finish (in order) before the process goes, but never wait
   // on a stalled stdout for long.
-  const exit = (code: number) => void log.flushAndWait(2000).then(() => process.exit(code));
+  const exit = (code: number) => void log.close(2000).then(() => process.exit(code));
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
