@@ -2,7 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import jsonpatch from 'fast-json-patch';
 import https from 'node:https';
-import { basePod, clone, reviewOf, startTestWebhook, type HttpResult, type TestWebhook } from './support/webhook.js';
+import tls from 'node:tls';
+import { makeInjectionConfig } from '../src/core/config.js';
+import { createMetrics, type Metrics } from '../src/metrics.js';
+import { startWebhook, type Webhook } from '../src/webhook.js';
+import { basePod, clone, reviewOf, startTestWebhook, testTls, type HttpResult, type TestWebhook } from './support/webhook.js';
 
 /**
  * Fuzzing at the HTTP edge, through the real HTTPS server: random and mutated AdmissionReviews and
@@ -35,6 +39,7 @@ function richReview(): Record<string, any> {
     [`${P}profile`]: 'spring-boot',
     [`${P}nacos-deregister`]: 'true',
     [`${P}readiness-gates`]: 'nacos.io/registered',
+    [`${P}nacos-service`]: 'orders',
   });
   pod.spec.containers.push({ name: 'sidecar', image: 'busybox', ports: [{ name: 'metrics', containerPort: 2020 }] });
   return reviewOf(pod);
@@ -372,3 +377,109 @@ function stream(port: number, ca: string, body: Buffer, chunked: boolean): Promi
     write();
   });
 }
+
+/**
+ * The transport under a small body budget: concurrent requests with random declared and actual
+ * sizes, chunked or not, cut off or slow. Each gets an answer (200, 400, 413, 415 or 429, all
+ * JSON) or, when the client itself broke the framing or left, nothing; none hangs; and once they
+ * are done, every reserved byte is back in the budget.
+ */
+describe('fuzz: framing, sizes and the body budget', () => {
+  let webhook: Webhook;
+  let metrics: Metrics;
+  let ca: string;
+  beforeAll(async () => {
+    const tls = await testTls();
+    ca = tls.ca.cert;
+    metrics = createMetrics();
+    webhook = await startWebhook({
+      port: 0,
+      host: '127.0.0.1',
+      tls: tls.serving,
+      config: () => makeInjectionConfig(),
+      logger: { info: () => {}, warn: () => {}, error: () => {} },
+      metrics,
+      bodyLimit: 256 * 1024,
+      bodyBudget: { totalBytes: 512 * 1024, largeBodyBytes: 32 * 1024, reservedForSmallBytes: 128 * 1024 },
+      timeouts: { requestMs: 3000, headersMs: 2000 },
+    });
+  });
+  afterAll(() => webhook.shutdown());
+
+  const valid = JSON.stringify(reviewOf(basePod({ [`${P}inject`]: 'true' })));
+  const shape = fc.record({
+    body: fc.oneof(fc.constant(valid), fc.nat({ max: 400 * 1024 }).map((n) => ' '.repeat(n)), fc.string({ maxLength: 200 })),
+    framing: fc.constantFrom('length', 'chunked', 'short', 'long'),
+    contentType: fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain'),
+    cut: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { freq: 4 }),
+    pauseMs: fc.constantFrom(0, 0, 0, 20),
+  });
+
+  /** One request on a raw TLS connection; resolves with the status line's code, or 0 when the connection ended without an answer. */
+  const send = (request: { body: string; framing: string; contentType: string; cut: number | null; pauseMs: number }) =>
+    new Promise<{ status: number; json: unknown }>((resolve) => {
+      const socket = tls.connect({ host: '127.0.0.1', port: webhook.port, servername: 'localhost', ca });
+      let received = '';
+      const timer = setTimeout(() => finish(-1), DEADLINE_MS);
+      const finish = (status: number) => {
+        clearTimeout(timer);
+        socket.destroy();
+        const text = received.slice(received.indexOf('\r\n\r\n') + 4);
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+        resolve({ status, json });
+      };
+      socket.on('data', (chunk) => {
+        received += chunk;
+        const head = /^HTTP\/1\.1 (\d{3}) /.exec(received);
+        const length = /\r\ncontent-length: (\d+)\r\n/i.exec(received);
+        if (head && length && received.length >= received.indexOf('\r\n\r\n') + 4 + Number(length[1])) finish(Number(head[1]));
+      });
+      socket.on('error', () => {});
+      socket.on('close', () => finish(/^HTTP\/1\.1 (\d{3}) /.exec(received) ? Number(/^HTTP\/1\.1 (\d{3}) /.exec(received)![1]) : 0));
+      socket.once('secureConnect', async () => {
+        const bytes = Buffer.byteLength(request.body);
+        const declared = request.framing === 'short' ? Math.max(0, bytes - 10) : request.framing === 'long' ? bytes + 10 : bytes;
+        const framing = request.framing === 'chunked' ? 'Transfer-Encoding: chunked' : `Content-Length: ${declared}`;
+        socket.write(`POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: ${request.contentType}\r\n${framing}\r\n\r\n`);
+        let payload = request.framing === 'chunked' ? `${bytes.toString(16)}\r\n${request.body}\r\n0\r\n\r\n` : request.body;
+        if (request.cut !== null) payload = payload.slice(0, Math.floor(payload.length * request.cut));
+        if (request.pauseMs > 0) await new Promise((r) => setTimeout(r, request.pauseMs));
+        socket.write(payload);
+        if (request.cut !== null || request.framing === 'long') setTimeout(() => socket.end(), 50); // the client gives up
+      });
+    });
+
+  it('concurrent random requests: a JSON answer from the allowed set or none, never a hang; the budget is whole again afterwards', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(shape, { minLength: 1, maxLength: 8 }), async (requests) => {
+        const answers = await Promise.all(requests.map(send));
+        for (const [index, answer] of answers.entries()) {
+          const context = { request: { ...requests[index], body: `${requests[index]!.body.length} chars` }, answer };
+          expect({ ...context, hang: answer.status === -1 }).toEqual({ ...context, hang: false });
+          if (answer.status !== 0) {
+            expect([200, 400, 408, 413, 415, 429]).toContain(answer.status);
+            expect(typeof answer.json).toBe('object');
+          }
+        }
+        const deadline = Date.now() + 5000;
+        let buffered = -1;
+        while (Date.now() < deadline) {
+          buffered = Number(/^probe_injector_request_body_buffered_bytes (\S+)$/m.exec(await metrics.registry.metrics())?.[1]);
+          if (buffered === 0) break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        expect(buffered).toBe(0);
+      }),
+      params(Math.max(20, Math.round(RUNS / 30))),
+    );
+    const result = await hookless(valid);
+    expect(result).toBe(200);
+  }, 180_000);
+
+  const hookless = async (body: string) => (await send({ body, framing: 'length', contentType: 'application/json', cut: null, pauseMs: 0 })).status;
+});
