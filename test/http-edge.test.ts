@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import https from 'node:https';
 import tls from 'node:tls';
 import { basePod, reviewOf, startTestWebhook, type TestWebhook } from './support/webhook.js';
 
@@ -74,6 +75,30 @@ describe('the HTTP edge: every malformed request gets its own 4xx with a JSON er
   it('a body over the limit → 413, chunked (no Content-Length)', async () => {
     const result = await hook.post(Buffer.alloc(2 * 1024 * 1024, 0x20), { ...JSON_TYPE, 'Transfer-Encoding': 'chunked' });
     expect(result.status).toBe(413);
+  });
+
+  it('bodies refused before they are read (413, 415), sent at full speed: the client gets the answer, not a reset; a drained connection is reused', async () => {
+    const agent = new https.Agent({ ca: hook.ca, keepAlive: true, maxSockets: 1 });
+    const upload = (body: Buffer, headers: Record<string, string>) =>
+      new Promise<{ status: number; port: number | undefined }>((resolve, reject) => {
+        const req = https.request({ host: 'localhost', port: hook.webhook.port, path: '/mutate', method: 'POST', agent, headers }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, port: res.socket?.localPort }));
+        });
+        req.on('error', reject); // ECONNRESET / EPIPE before the answer fails the test
+        req.end(body);
+      });
+    try {
+      for (let i = 0; i < 10; i++) {
+        expect((await upload(Buffer.alloc(7 * 1024 * 1024, 0x20), JSON_TYPE)).status).toBe(413);
+      }
+      const first = await upload(Buffer.alloc(512 * 1024, 0x20), { 'Content-Type': 'text/plain' });
+      expect(first.status).toBe(415);
+      const next = await upload(Buffer.from(JSON.stringify(review())), JSON_TYPE);
+      expect(next).toEqual({ status: 200, port: first.port }); // the same connection
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('a pod just under the limit is served', async () => {

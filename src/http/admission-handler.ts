@@ -11,6 +11,8 @@ import { createWorkLane, type WorkLane } from './work-lane.js';
 export const DEFAULT_BODY_LIMIT = 6 * 1024 * 1024;
 /** Seconds a client is told to wait when the body budget is spent; kube-apiserver's client waits this long and retries. */
 export const BUSY_RETRY_AFTER_SECONDS = 1;
+/** A refused body too large to drain: after the answer the connection is half-closed and still read this long before it is dropped (Go's net/http: 500 ms). */
+const LINGER_MS = 500;
 
 /**
  * Every outcome of a request to an admission endpoint, as the log line and the metrics label say
@@ -96,43 +98,59 @@ export function createAdmissionHandler(endpoint: AdmissionEndpoint, shell: Admis
       shell.onAdmission?.(event);
       logger.info(logFields(event), 'admission');
     };
-    /** A 4xx of our own. With `close`, the body is not read, so the connection cannot be reused. */
-    const fail = (status: number, outcome: 'malformed' | 'busy', error: string, details: readonly string[] = [], close = false) => {
-      const headers: Record<string, string> = {};
-      if (close) headers['Connection'] = 'close';
-      if (status === 429) headers['Retry-After'] = String(BUSY_RETRY_AFTER_SECONDS);
-      sendError(res, status, error, details, headers);
+    /** A 4xx of our own, for a request whose body was read. */
+    const fail = (status: number, outcome: 'malformed' | 'busy', error: string, details: readonly string[] = []) => {
+      sendError(res, status, error, details, status === 429 ? { 'Retry-After': String(BUSY_RETRY_AFTER_SECONDS) } : undefined);
       const event: AdmissionEvent = { endpoint: endpoint.name, outcome, httpStatus: status, operations: 0, error, durationSeconds: Number(clock() - started) / 1e9 };
       shell.onAdmission?.(event);
       logger.info(logFields(event), 'admission');
     };
+    /**
+     * A refusal before the body is read (415, 413, 429). The rest of the body is read and thrown
+     * away, not kept: closing a connection with unread data makes the kernel reset it, and the
+     * client would see ECONNRESET instead of this answer (kube-apiserver would not retry a 429).
+     * A body declared within the size limit is drained whole and the connection stays usable. A
+     * larger one (or one without a length) gets `Connection: close`, and the connection, like Go's
+     * net/http does it, is half-closed after the answer and still read for `LINGER_MS` before it
+     * is dropped, so the client reads the answer rather than a reset.
+     */
+    const refuse = (status: number, outcome: 'malformed' | 'busy', error: string) => {
+      done = true;
+      chunks.length = 0;
+      reservation?.release();
+      req.on('data', () => {}); // read and dropped
+      if (declared === undefined || declared > limit) {
+        res.setHeader('Connection', 'close');
+        const socket = req.socket;
+        // node:http ends a `Connection: close` response with destroySoon(): FIN, then close at once.
+        socket.destroySoon = () => {
+          if (socket.writable) socket.end();
+          setTimeout(() => socket.destroy(), LINGER_MS).unref();
+        };
+      }
+      fail(status, outcome, error);
+    };
 
     const type = req.headers['content-type'];
-    if (!type || !JSON_TYPE.test(type)) {
-      return fail(415, 'malformed', `expected Content-Type application/json, got ${JSON.stringify(logText(type, 100) ?? '(none)')}`, [], true);
-    }
     const lengthHeader = req.headers['content-length'];
     const declared = lengthHeader === undefined ? undefined : Number(lengthHeader);
-    if (declared !== undefined && declared > limit) return fail(413, 'malformed', `request body is larger than ${limit} bytes`, [], true);
-
-    reservation = budget.reserve(declared ?? 0);
-    if (!reservation) return fail(429, 'busy', busyMessage(budget, declared ?? 0), [], true);
-
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
+    if (!type || !JSON_TYPE.test(type)) {
+      return refuse(415, 'malformed', `expected Content-Type application/json, got ${JSON.stringify(logText(type, 100) ?? '(none)')}`);
+    }
+    if (declared !== undefined && declared > limit) return refuse(413, 'malformed', `request body is larger than ${limit} bytes`);
+
+    reservation = budget.reserve(declared ?? 0);
+    if (!reservation) return refuse(429, 'busy', busyMessage(budget, declared ?? 0));
+
     const onData = (chunk: Buffer) => {
       if (done) return;
       size += chunk.length;
-      if (size > limit) {
-        done = true;
-        return fail(413, 'malformed', `request body is larger than ${limit} bytes`, [], true);
-      }
+      if (size > limit) return refuse(413, 'malformed', `request body is larger than ${limit} bytes`);
       // A chunked body (or one longer than declared, which node:http refuses anyway) grows its share.
-      if (size > reservation!.bytes && !reservation!.grow(size - reservation!.bytes)) {
-        done = true;
-        return fail(429, 'busy', busyMessage(budget, size), [], true);
-      }
+      if (size > reservation!.bytes && !reservation!.grow(size - reservation!.bytes)) return refuse(429, 'busy', busyMessage(budget, size));
       chunks.push(chunk);
     };
     req.on('data', onData);
