@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import type { InjectionConfig } from '../core/config.js';
-import { mutatePod, type Mutation, type Outcome } from '../core/mutation.js';
+import type { Mutation, Outcome } from '../core/mutation.js';
+import { memoizedMutatePod } from './memo.js';
 import { isPod, podDisplayName, podIssues } from '../core/pod.js';
 import { issueText } from '../core/schema.js';
 import { bounded } from '../core/text.js';
@@ -63,7 +64,7 @@ export function admit(body: unknown, config: InjectionConfig): AdmissionAnswer |
   const pod = request.object;
   const name = podDisplayName(pod);
   try {
-    const mutation = mutatePod(pod, config);
+    const mutation = memoizedMutatePod(pod, config);
     const response =
       mutation.outcome === 'denied' ? denied(uid, formatDenial(mutation.problems)) : patched(uid, mutation.patchJson, warningTexts(mutation.warnings));
     return {

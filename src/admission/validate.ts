@@ -2,6 +2,7 @@ import * as v from 'valibot';
 import type { InjectionConfig } from '../core/config.js';
 import { isRecord, jsonEqual } from '../core/json.js';
 import { mutatePod } from '../core/mutation.js';
+import { memoizedMutatePod } from './memo.js';
 import { isPod } from '../core/pod.js';
 import { formatDenial, warningTexts } from '../messages.js';
 import { auditAnnotations, reasonOf, rejectBody, type AdmissionAnswer, type AdmissionRejection } from './admit.js';
@@ -68,7 +69,7 @@ export function validate(body: unknown, config: InjectionConfig): AdmissionAnswe
   const pod = podOf(at(request.object, path));
   if (!isPod(pod)) return skip(`${where} is not a pod template`); // the API server validates workloads itself
   try {
-    let mutation = mutatePod(pod, config);
+    let mutation = memoizedMutatePod(pod, config);
     // Relabelling, annotating or scaling a workload created before the webhook is never blocked:
     // only a change to what its pods would be (annotations, containers) is refused. Such an UPDATE
     // is answered as `errorPolicy: warn` answers: allowed, the problems as warnings.

@@ -110,8 +110,9 @@ export function isProbeSpecificKey(kind: ProbeKind, key: string): boolean {
 }
 
 /** A key under the prefix in any letter case (`Probe-Injector.io/inject`): ours, misspelt. */
+const OURS = /^probe-injector\.io\//i;
 export function looksLikeOurs(fullKey: string): boolean {
-  return fullKey.length >= PREFIX.length && fullKey.slice(0, PREFIX.length).toLowerCase() === PREFIX;
+  return OURS.test(fullKey);
 }
 
 /** Suffixes that only exist per probe: `command` alone is `{probe}-command`. */

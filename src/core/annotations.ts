@@ -1,5 +1,6 @@
 import * as v from 'valibot';
-import { isKnownKey, isPodKey, looksLikeOurs, nearestKnownKeys, PREFIX, splitProbeKey, type PodKey, type ProbeKind, type ProbeKeySuffix } from './annotation-keys.js';
+import { isKnownKey, isPodKey, nearestKnownKeys, PREFIX, splitProbeKey, type PodKey, type ProbeKind, type ProbeKeySuffix } from './annotation-keys.js';
+import type { AnnotationScan } from './annotation-scan.js';
 import { BOUNDS } from './bounds.js';
 import { DEFAULT_DEREGISTER_PATH } from './config.js';
 import { annotationProblem, type Problems } from './problems.js';
@@ -175,13 +176,13 @@ export function unknownKeyMessage(suggestions: readonly string[]): string {
 }
 
 /**
- * Parses every `probe-injector.io/` annotation of an opted-in pod. Every problem goes into the
+ * Parses every `probe-injector.io/` annotation of an opted-in pod (the scan's `ours`). Every problem goes into the
  * collector, and the settings that could be read are returned all the same (an unknown profile
  * falls back to `default`), so the later stages still check what they can. With `only`, just those
  * keys (without prefix) are read.
  */
 export function parseSettings(
-  annotations: Readonly<Record<string, string>>,
+  ours: AnnotationScan['ours'],
   config: InjectionConfig,
   problems: Problems,
   only?: ReadonlySet<string>,
@@ -197,19 +198,10 @@ export function parseSettings(
   const givenKeys = new Set<string>();
   let suggestions = 0;
 
-  for (const fullKey in annotations) {
-    if (!Object.hasOwn(annotations, fullKey)) continue;
+  for (const [fullKey, text] of ours) {
     if (only !== undefined && !only.has(fullKey.slice(PREFIX.length))) continue;
-    const text = annotations[fullKey] ?? '';
-    if (!fullKey.startsWith(PREFIX)) {
-      if (looksLikeOurs(fullKey)) {
-        const unknown = unknownKey(fullKey, suggestions++ < BOUNDS.suggestions);
-        problems.push(annotationProblem(fullKey, undefined, unknownKeyMessage(unknown.suggestions)));
-      }
-      continue;
-    }
     const key = fullKey.slice(PREFIX.length);
-    if (!isKnownKey(key)) {
+    if (!fullKey.startsWith(PREFIX) || !isKnownKey(key)) {
       const unknown = unknownKey(fullKey, suggestions++ < BOUNDS.suggestions);
       problems.push(annotationProblem(fullKey, undefined, unknownKeyMessage(unknown.suggestions)));
       continue;

@@ -25,14 +25,3 @@ export const BOUNDS = {
   /** A whole denial message, in characters. */
   denialLength: 16 * 1024,
 } as const;
-
-/** The byte size of an annotation map as Kubernetes counts it: keys plus values. */
-export function annotationBytes(annotations: Readonly<Record<string, string>>): number {
-  let total = 0;
-  for (const key in annotations) {
-    if (!Object.hasOwn(annotations, key)) continue;
-    total += Buffer.byteLength(key) + Buffer.byteLength(annotations[key] ?? '');
-    if (total > BOUNDS.annotationBytes) return total; // enough to know
-  }
-  return total;
-}

@@ -1,10 +1,11 @@
-import { looksLikeOurs, PREFIX, STATUS_ANNOTATION, isKnownKey } from './annotation-keys.js';
+import { PREFIX, STATUS_ANNOTATION, isKnownKey } from './annotation-keys.js';
+import { scanAnnotations, type AnnotationScan } from './annotation-scan.js';
 import { parseSettings, unknownKey } from './annotations.js';
-import { annotationBytes, BOUNDS } from './bounds.js';
+import { BOUNDS } from './bounds.js';
 import type { NacosIdentity } from './nacos-identity.js';
 import { toPatch, type PatchOperation } from './patch.js';
 import { planAddsNothing, planInjection, type Plan } from './plan.js';
-import { annotationsOf, type ContainerList, type Pod } from './pod.js';
+import { annotationsOf, type ContainerList, type NamedContainer, type Pod } from './pod.js';
 import { dedupe, type Problem, type Problems } from './problems.js';
 import type { InjectionConfig, InjectionSettings } from './settings.js';
 import { readStatus } from './status.js';
@@ -68,17 +69,18 @@ export function mutatePod(pod: Pod, config: InjectionConfig, options: MutatePodO
 
   const inject = annotations[`${PREFIX}inject`];
   if (inject === 'false') return skipped(REASONS.optedOut, []);
-  if (inject === undefined && !config.injectByDefault) return skipped(REASONS.notOptedIn, unknownKeyWarnings(annotations));
+  const scan = scanAnnotations(annotations);
+  // Over Kubernetes' size bound a pod that is not opted in is refused by kube-apiserver itself: nothing to say.
+  if (inject === undefined && !config.injectByDefault) return skipped(REASONS.notOptedIn, scan.overBound ? [] : unknownKeyWarnings(scan.ours));
   // An invalid `inject` value is a problem, and the pod is checked as if opted in: it meant something.
   const byDefault = inject === undefined;
 
   // Kubernetes refuses more than 256 KiB of annotations: say so before reading any of them.
-  const bytes = annotationBytes(annotations);
-  if (bytes > BOUNDS.annotationBytes) {
+  if (scan.overBound) {
     return refused([{ key: '', message: `metadata.annotations: the annotations take more than ${BOUNDS.annotationBytes} bytes, Kubernetes' limit for a pod`, origin: 'bound' }], byDefault, config);
   }
 
-  const settings = parseSettings(annotations, config, problems);
+  const settings = parseSettings(scan.ours, config, problems);
   const status = readStatus(annotations[STATUS_ANNOTATION]);
   const targets = selectTargets(pod, settings.containers, status, config.kubernetesVersion, problems, warnings);
   const amplified = copiedBytes(settings) * targets.length;
@@ -138,11 +140,10 @@ function skipped(reason: Reason, warnings: Warning[]): Mutation {
  * Keys under the prefix (in any case) that are not known, on a pod that is not opted in: a typo in
  * `inject` itself is the usual reason a pod was not injected, so it is worth a warning.
  */
-function unknownKeyWarnings(annotations: Readonly<Record<string, string>>): Warning[] {
+function unknownKeyWarnings(ours: AnnotationScan['ours']): Warning[] {
   const warnings: Warning[] = [];
   let count = 0;
-  for (const key in annotations) {
-    if (!Object.hasOwn(annotations, key) || !looksLikeOurs(key)) continue;
+  for (const [key] of ours) {
     if (key.startsWith(PREFIX) && isKnownKey(key.slice(PREFIX.length))) continue;
     if (count++ < BOUNDS.suggestions) warnings.push({ kind: 'unknown-key', ...unknownKey(key, true) });
   }
@@ -164,3 +165,21 @@ function bounded(warnings: readonly Warning[], total = warnings.length): Warning
   return [...warnings.slice(0, BOUNDS.warnings - 1), { kind: 'more', count: total - (BOUNDS.warnings - 1) }];
 }
 
+
+/**
+ * Everything of a pod `mutatePod` reads, as one string: two pods with the same key get the same
+ * answer (replicas of one ReplicaSet differ only in what it does not read: name, a token volume's
+ * random suffix, …). Absent and null are the same here, as they are to the core.
+ */
+export function mutationKey(pod: Pod, options: MutatePodOptions = {}): string {
+  const container = (c: NamedContainer) => [c.name, c['restartPolicy'], c['ports'], c['startupProbe'], c['readinessProbe'], c['livenessProbe'], c['lifecycle']];
+  const metadata = pod.metadata;
+  return JSON.stringify([
+    options.root ?? '',
+    metadata == null ? null : [metadata.annotations ?? null, metadata.labels ?? null],
+    pod.spec.containers.map(container),
+    pod.spec.initContainers?.map(container) ?? null,
+    pod.spec.readinessGates ?? null,
+    pod.spec.terminationGracePeriodSeconds ?? null,
+  ]);
+}

@@ -1,4 +1,5 @@
 import { NACOS_GATE_LABEL, PREFIX, STATUS_ANNOTATION } from './annotation-keys.js';
+import { scanAnnotations } from './annotation-scan.js';
 import { parseSettings } from './annotations.js';
 import { annotationsOf, labelsOf, type Pod } from './pod.js';
 import { appRegisteredPort, resolveDeclaredPort, type ProbePorts } from './ports.js';
@@ -86,7 +87,7 @@ const IDENTITY_KEYS: ReadonlySet<string> = new Set(['containers', 'nacos-service
 export function resolveNacosIdentity(pod: Pod, config: InjectionConfig): Result<NacosIdentity> {
   return attempt((problems) => {
     const annotations = annotationsOf(pod);
-    const settings = parseSettings(annotations, config, problems, IDENTITY_KEYS);
+    const settings = parseSettings(scanAnnotations(annotations).ours, config, problems, IDENTITY_KEYS);
     const status = readStatus(annotations[STATUS_ANNOTATION]);
     const [target] = selectTargets(pod, settings.containers, status, config.kubernetesVersion, problems, []);
     return nacosIdentity(settings.nacos, labelsOf(pod), config, target, target?.container.readinessProbe ?? undefined, config.nacos.gate.conditionType, problems);

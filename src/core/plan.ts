@@ -86,14 +86,17 @@ export function planInjection(pod: Pod, settings: InjectionSettings, targets: re
   });
   if (noPort.length > 0) warnings.push({ kind: 'no-port', containers: noPort });
 
-  const existingGates = new Set((pod.spec.readinessGates ?? []).map((gate) => gate.conditionType));
-  const readinessGates = settings.readinessGates.filter((gate) => !existingGates.has(gate));
+  // One pass over the gates already there (a pod may carry thousands), looking only for the few that matter.
+  const { conditionType } = config.nacos.gate;
+  const wanted = new Set([...settings.readinessGates, conditionType]);
+  const present = new Set<string>();
+  for (const gate of pod.spec.readinessGates ?? []) if (wanted.has(gate.conditionType)) present.add(gate.conditionType);
+  const readinessGates = settings.readinessGates.filter((gate) => !present.has(gate));
 
   // The Nacos gate: its pods are labelled for the controller, and must have a Nacos identity.
-  const { conditionType } = config.nacos.gate;
   let identity: NacosIdentity | undefined;
   const labels: Record<string, string> = {};
-  if (existingGates.has(conditionType) || readinessGates.includes(conditionType)) {
+  if (present.has(conditionType) || readinessGates.includes(conditionType)) {
     const first = containers[0];
     const readiness = first && (first.target.container.readinessProbe ?? readinessOf(first.probes));
     identity = nacosIdentity(settings.nacos, labelsOf(pod), config, first?.target, readiness, conditionType, problems);

@@ -1,9 +1,16 @@
 import * as v from 'valibot';
+import { scanAnnotationMap } from './annotation-scan.js';
+import { isRecord } from './json.js';
 import { issueText } from './schema.js';
 
 /**
  * The parts of a Pod the core reads, as a schema. Objects are loose: everything else passes
  * through untouched. It is checked with `v.is` (no copy), so the caller keeps the original object.
+ *
+ * Only what is read everywhere is checked for the whole pod: the containers' names, the maps'
+ * string values, the gates' condition types — with plain loops, as a pod can carry tens of
+ * thousands of them. A container's ports, probes and lifecycle are checked (`isContainer`) only
+ * on the containers that are targets, the only ones the core reads them of.
  */
 const IntOrString = v.union([v.number(), v.string()]);
 const ContainerPortSchema = v.looseObject({
@@ -26,19 +33,48 @@ export const ContainerSchema = v.looseObject({
   livenessProbe: v.nullish(ExistingProbeSchema),
   lifecycle: v.nullish(v.looseObject({ preStop: v.nullish(v.looseObject({})) })),
 });
+
+/** A container as the pod-wide check sees it: an object with a name (the rest is checked on targets). */
+export interface NamedContainer {
+  readonly name: string;
+  readonly restartPolicy?: unknown;
+  readonly [field: string]: unknown;
+}
+
+function isStringMap(input: unknown): input is Record<string, string> {
+  if (!isRecord(input)) return false;
+  for (const key in input) if (typeof input[key] !== 'string') return false;
+  return true;
+}
+function isNamedList(input: unknown): input is NamedContainer[] {
+  if (!Array.isArray(input)) return false;
+  for (const item of input) if (!isRecord(item) || typeof item['name'] !== 'string') return false;
+  return true;
+}
+function isGateList(input: unknown): input is { readonly conditionType: string }[] {
+  if (!Array.isArray(input)) return false;
+  for (const item of input) if (!isRecord(item) || typeof item['conditionType'] !== 'string') return false;
+  return true;
+}
+const StringMap = v.custom<Record<string, string>>(isStringMap, 'Invalid type: Expected a map of strings');
+/** Annotations are checked in the pass that also scans them for the core (annotation-scan.ts). */
+const AnnotationMap = v.custom<Record<string, string>>((input) => scanAnnotationMap(input) !== undefined, 'Invalid type: Expected a map of strings');
+const Containers = v.custom<NamedContainer[]>(isNamedList, 'Invalid type: Expected a list of objects with a string name');
+const Gates = v.custom<{ readonly conditionType: string }[]>(isGateList, 'Invalid type: Expected a list of objects with a string conditionType');
+
 export const PodMetadataSchema = v.looseObject({
   name: v.nullish(v.string()),
   generateName: v.nullish(v.string()),
   namespace: v.nullish(v.string()),
-  labels: v.nullish(v.record(v.string(), v.string())),
-  annotations: v.nullish(v.record(v.string(), v.string())),
+  labels: v.nullish(StringMap),
+  annotations: v.nullish(AnnotationMap),
 });
 export const PodSchema = v.looseObject({
   metadata: v.nullish(PodMetadataSchema),
   spec: v.looseObject({
-    containers: v.array(ContainerSchema),
-    initContainers: v.nullish(v.array(ContainerSchema)),
-    readinessGates: v.nullish(v.array(v.looseObject({ conditionType: v.string() }))),
+    containers: Containers,
+    initContainers: v.nullish(Containers),
+    readinessGates: v.nullish(Gates),
     terminationGracePeriodSeconds: v.nullish(v.number()),
   }),
 });
@@ -58,6 +94,17 @@ export function isPod(value: unknown): value is Pod {
   return v.is(PodSchema, value);
 }
 
+/** A target container's ports, probes and lifecycle, checked before the core reads them. */
+export function isContainer(value: NamedContainer): value is NamedContainer & Container {
+  return v.is(ContainerSchema, value);
+}
+
+/** Why a container is not one, as `path: message` (for a problem). */
+export function containerIssue(value: unknown): string {
+  const result = v.safeParse(ContainerSchema, value);
+  return result.success ? '' : issueText(result.issues[0]);
+}
+
 /** Why a value is not a pod, as `path: message` strings (for the 400 answer). */
 export function podIssues(value: unknown): string[] {
   const result = v.safeParse(PodSchema, value);
@@ -73,7 +120,7 @@ export function labelsOf(pod: Pod): Readonly<Record<string, string>> {
 }
 
 /** An init container that keeps running beside the app: Kubernetes' native sidecar. */
-export function isNativeSidecar(container: Container): boolean {
+export function isNativeSidecar(container: NamedContainer): boolean {
   return container.restartPolicy === 'Always';
 }
 
