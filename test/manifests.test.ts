@@ -260,6 +260,10 @@ describe.each(VARIANTS)('%s', (_name, dir, variant) => {
         expect([where, (pod.volumes as any[]).find((v) => v.name === tmp?.name)?.emptyDir]).toEqual([where, expect.any(Object)]);
         expect([where, container.resources.requests]).toEqual([where, { cpu: expect.any(String), memory: expect.any(String) }]);
         expect([where, container.resources.limits.memory]).toEqual([where, expect.any(String)]);
+        // Node's heap is capped below the memory limit, so V8 collects before the kernel kills (issue 11).
+        const limitMiB = Number(/^([0-9]+)Mi$/.exec(container.resources.limits.memory)?.[1]);
+        const cap = Number(/--max-old-space-size=([0-9]+)/.exec((container.env ?? []).find((e: any) => e.name === 'NODE_OPTIONS')?.value ?? '')?.[1]);
+        if (where.startsWith('Deployment')) expect([where, cap > 0 && cap <= limitMiB * 0.8]).toEqual([where, true]);
       }
     }
   });
@@ -514,6 +518,7 @@ describe.each(VARIANTS)('%s', (_name, dir, variant) => {
       expect([config.volume.configMap.name, config.key]).toEqual([webhookConfig.volume.configMap.name, webhookConfig.key]);
       expect(container.image).toBe(webhookPod.containers[0].image);
       expect(container.env).toEqual([
+        { name: 'NODE_OPTIONS', value: '--max-old-space-size=576' },
         { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
         { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
         { name: 'NACOS_USERNAME', valueFrom: { secretKeyRef: { name: NACOS_SECRET, key: 'username', optional: true } } },
