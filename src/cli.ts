@@ -80,7 +80,7 @@ program
   .option('--port <port>', 'plain-HTTP port serving GET /metrics, /healthz, /readyz', integer(0, 65535), 8080)
   .option('--host <host>', 'address to listen on (default: all)')
   .option('--lease-namespace <namespace>', 'namespace of the leader-election Lease (default: $POD_NAMESPACE, else probe-injector)')
-  .option('--identity <name>', 'this replica\'s name in the Lease (default: $POD_NAME, else the host name)')
+  .option('--identity <name>', 'this replica\'s name in the Lease (default: $POD_NAME, else <hostname>_<pid>)')
   .addOption(new Option('--watch-interval-ms <ms>', 'how often the config file is checked for changes').argParser(integer(10, 600_000)).default(2000))
   .action(async (options) => {
     const { runController } = await import('./commands/controller.js');
