@@ -2,13 +2,14 @@ import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
 import type { InjectionConfig } from './core/config.js';
-import { createAdmissionHandler, mutateEndpoint, type AdmissionEndpoint } from './http/admission-handler.js';
+import type { AdmissionEndpoint } from './http/admission-handler.js';
 import { createBodyBudget, type BodyBudgetLimits } from './http/body-budget.js';
 import { createHealthHandler } from './http/health.js';
 import { createMetricsHandler } from './http/metrics-server.js';
 import { createServer, type Handler, type ServerTimeouts } from './http/server.js';
 import { createWorkLane } from './http/work-lane.js';
 import type { Logger } from './logger.js';
+import type { Registry } from 'prom-client';
 import type { Metrics } from './metrics.js';
 
 export interface WebhookOptions {
@@ -51,6 +52,18 @@ export interface Webhook {
   shutdown(delayMs?: number): Promise<void>;
 }
 
+/** The endpoints a webhook serves by default: `POST /mutate`. */
+const DEFAULT_ENDPOINTS = ['mutate'] as const;
+
+/** The registry, or undefined while deferred metrics are still loading. */
+function registryOf(metrics: Metrics): Registry | undefined {
+  try {
+    return metrics.registry;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Starts the HTTPS webhook (the shell around the pure core) and resolves once it listens. */
 export async function startWebhook(options: WebhookOptions): Promise<Webhook> {
   let draining = false;
@@ -65,9 +78,22 @@ export async function startWebhook(options: WebhookOptions): Promise<Webhook> {
     onAdmission: metrics && ((event: Parameters<typeof metrics.admission>[0]) => metrics.admission(event)),
     onRequest: metrics && (() => metrics.inFlight()),
   };
-  const endpoints = options.endpoints ?? [mutateEndpoint(options.config)];
-  const admission = new Map<string, Handler>(endpoints.map((endpoint) => [`/${endpoint.name}`, createAdmissionHandler(endpoint, shell)]));
-  const notReady = () => (draining ? 'shutting down' : options.starting?.());
+  // The admission stack (the core, valibot: ~40 ms to load) is loaded once the listener is up, like
+  // everything /healthz does not need; /readyz waits for it, and a request that comes earlier waits
+  // for it too. Once loaded, the routes hold the handlers themselves.
+  const names = options.endpoints?.map((endpoint) => endpoint.name) ?? DEFAULT_ENDPOINTS;
+  let loaded = false;
+  let loading: Promise<void> | undefined;
+  const admission = new Map<string, Handler>();
+  const load = () =>
+    (loading ??= import('./http/admission-handler.js').then(({ createAdmissionHandler, mutateEndpoint }) => {
+      const endpoints = options.endpoints ?? [mutateEndpoint(options.config)];
+      for (const endpoint of endpoints) admission.set(`/${endpoint.name}`, createAdmissionHandler(endpoint, shell));
+      loaded = true;
+    }));
+  for (const name of names) admission.set(`/${name}`, (req, res) => void load().then(() => admission.get(`/${name}`)!(req, res)));
+  // (Before startWebhook resolves, a request can only come from a client that found the port first.)
+  const notReady = () => (draining ? 'shutting down' : !loaded ? 'loading' : options.starting?.());
   const health = createHealthHandler(notReady);
   const web = createServer({
     tls: options.tls,
@@ -75,7 +101,7 @@ export async function startWebhook(options: WebhookOptions): Promise<Webhook> {
     routes: {
       admission,
       health,
-      metrics: metrics && createMetricsHandler(metrics.registry),
+      metrics: metrics && createMetricsHandler(() => registryOf(metrics)),
       app: async () => {
         const { createApp } = await import('./http/app.js');
         return createApp({ logger, admissionPaths: [...admission.keys()], metrics: metrics !== undefined });
@@ -91,6 +117,8 @@ export async function startWebhook(options: WebhookOptions): Promise<Webhook> {
       resolve();
     });
   });
+  // Listening: /healthz answers while the admission stack loads.
+  await load();
   return {
     server,
     port: (server.address() as AddressInfo).port,

@@ -117,7 +117,7 @@ const post = (body) => new Promise((resolve) => {
     res.resume();
     res.on('end', () => resolve(res.statusCode));
   });
-  req.on('error', () => resolve(0));
+  req.on('error', (error) => resolve(error.message));
   req.end(body);
 });
 const loop = async (i) => { while (!stop) statuses.push(await post(bodies[i++ % bodies.length])); };
@@ -236,7 +236,7 @@ describe('the body budget at the HTTPS edge', () => {
     // The load comes from another thread (the other core), so that what is measured here is the
     // server's event loop, not the client's work of encrypting 6 MiB bodies.
     const loader = new Worker(LOAD_GENERATOR, { eval: true, workerData: { port, ca: ca.cert, bodies, concurrency: 8 } });
-    const served = new Promise<number[]>((resolve) => loader.once('message', resolve));
+    const served = new Promise<(number | string)[]>((resolve) => loader.once('message', resolve));
     await sleep(500);
     const health: number[] = [];
     for (let i = 0; i < 20; i++) {

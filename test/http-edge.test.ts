@@ -92,6 +92,10 @@ describe('the HTTP edge: every malformed request gets its own 4xx with a JSON er
       for (let i = 0; i < 10; i++) {
         expect((await upload(Buffer.alloc(7 * 1024 * 1024, 0x20), JSON_TYPE)).status).toBe(413);
       }
+      // A client that closes after each request (Connection: close): the body is read to its end before the connection goes.
+      for (let i = 0; i < 10; i++) {
+        expect((await upload(Buffer.alloc(900 * 1024, 0x20), { 'Content-Type': 'text/plain', Connection: 'close' })).status).toBe(415);
+      }
       const first = await upload(Buffer.alloc(512 * 1024, 0x20), { 'Content-Type': 'text/plain' });
       expect(first.status).toBe(415);
       const next = await upload(Buffer.from(JSON.stringify(review())), JSON_TYPE);

@@ -218,13 +218,15 @@ describe('dist/cli.js serve: config reloads never crash', () => {
       // Log lines are written in batches (at least every second): wait for the last one.
       await run.waitFor((line) => /larger than 1048576 bytes/.test(line.problems?.[0] ?? ''));
       const errors = run.lines.filter((line) => line.msg === 'config not reloaded: keeping the last good one');
-      expect(errors).toHaveLength(6);
-      expect(errors.slice(0, 5).every((line) => /nest|deep/i.test(line.problems[0]))).toBe(true);
+      // Six changes, each refused (a retry of a refused file after its backoff adds a line of the same kind).
+      expect(errors.length).toBeGreaterThanOrEqual(6);
+      expect(errors.filter((line) => /nest|deep/i.test(line.problems[0])).length).toBeGreaterThanOrEqual(5);
       expect(run.child.exitCode).toBeNull();
       expect(await scrape(metricsPort)).toMatch(/^probe_injector_reload_failing\{kind="config"\} 1$/m);
 
       writeFileSync(config, 'errorPolicy: reject\n');
-      await waitFor(async () => /^probe_injector_config_reloads_total\{result="success"\} 1$/m.test(await scrape(metricsPort)), 15_000);
+      // (writeFileSync truncates first: the watcher may also see the empty file, a valid config too)
+      await waitFor(async () => /^probe_injector_config_reloads_total\{result="success"\} [1-9]/m.test(await scrape(metricsPort)), 15_000);
       expect(await scrape(metricsPort)).toMatch(/^probe_injector_reload_failing\{kind="config"\} 0$/m);
       expect(run.lines.every((line) => JSON.stringify(line).length <= 4096)).toBe(true);
     } finally {

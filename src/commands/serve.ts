@@ -8,7 +8,8 @@ import { startMetricsServer, type MetricsServer } from '../http/metrics-server.j
 import type { ServerTimeouts } from '../http/server.js';
 import type { BodyBudgetLimits } from '../http/body-budget.js';
 import type { Logger } from '../logger.js';
-import { createMetrics, type Metrics, type ReloadKind } from '../metrics.js';
+import type { Metrics, ReloadKind } from '../metrics.js';
+import { deferMetrics } from '../serve/deferred-metrics.js';
 import { readBoundedFile } from '../serve/bounded-file.js';
 import { detectKubernetesVersion, type DetectedVersion, type VersionCheckOptions } from '../serve/kubernetes-version.js';
 import { startReloadLoop, type ReloadBackoff, type ReloadLoop } from '../serve/reload-loop.js';
@@ -115,7 +116,9 @@ function isConfigError(error: unknown): error is ConfigError {
  * loaded when they are needed (the client in a child process: see serve/kubernetes-version.ts).
  */
 export async function serve(options: ServeOptions, logger: Logger): Promise<Serving> {
-  const metrics = createMetrics();
+  // prom-client is loaded once the listener is up (it is ~50 ms of the start); /readyz waits for it.
+  const deferred = deferMetrics();
+  const { metrics } = deferred;
   const configFile = options.config ? await import('../config/config-file.js') : undefined;
   const readConfig = async (file: string) => configFile!.parseConfigFile(await readBoundedFile(file, MAX_CONFIG_BYTES), file);
   let fileConfig = options.config ? await readConfig(options.config) : makeInjectionConfig();
@@ -146,13 +149,10 @@ export async function serve(options: ServeOptions, logger: Logger): Promise<Serv
     );
     return checking;
   };
-  updateConfig();
-  const versionSettled = fileConfig.kubernetesVersion ? Promise.resolve() : checkVersion();
   let versionKnown = fileConfig.kubernetesVersion !== undefined;
-  void versionSettled.then(() => (versionKnown = true));
+  let versionSettled: Promise<void> = Promise.resolve();
 
   const tls = await loadOrCreateKeyPair(options, logger);
-  metrics.servingCertificateExpiry(tls.certificate.notAfter);
 
   const webhook = await startWebhook({
     port: options.port,
@@ -163,12 +163,19 @@ export async function serve(options: ServeOptions, logger: Logger): Promise<Serv
     metrics,
     bodyBudget: options.bodyBudget,
     timeouts: options.timeouts,
-    starting: () => (versionKnown ? undefined : 'reading the Kubernetes version'),
+    starting: () => (!deferred.loaded() ? 'loading' : versionKnown ? undefined : 'reading the Kubernetes version'),
   });
+  // Listening: /healthz answers. The rest of the start runs beside it.
+  if (!versionKnown) versionSettled = checkVersion().then(() => void (versionKnown = true));
+  const { createMetrics } = await import('../metrics.js');
+  const loaded = createMetrics();
+  deferred.resolve(loaded);
+  updateConfig();
+  metrics.servingCertificateExpiry(tls.certificate.notAfter);
   let metricsServer: MetricsServer | undefined;
   if (options.metricsPort) {
     try {
-      metricsServer = await startMetricsServer({ port: options.metricsPort, host: options.host, registry: metrics.registry, health: webhook.health });
+      metricsServer = await startMetricsServer({ port: options.metricsPort, host: options.host, registry: loaded.registry, health: webhook.health });
     } catch (error) {
       // The webhook matters more than its metrics: serve without the port (/metrics stays on the HTTPS port).
       logger.error({ metricsPort: options.metricsPort, error: messageOf(error) }, 'cannot serve metrics on the metrics port: they stay on the HTTPS port only');
@@ -231,7 +238,7 @@ export async function serve(options: ServeOptions, logger: Logger): Promise<Serv
   const delayMs = (options.shutdownDelaySeconds ?? 0) * 1000;
   return {
     webhook,
-    metrics,
+    metrics: loaded,
     metricsServer,
     versionSettled,
     currentConfig: () => config,

@@ -13,6 +13,8 @@ export const DEFAULT_BODY_LIMIT = 6 * 1024 * 1024;
 export const BUSY_RETRY_AFTER_SECONDS = 1;
 /** A refused body too large to drain: after the answer the connection is half-closed and still read this long before it is dropped (Go's net/http: 500 ms). */
 const LINGER_MS = 500;
+/** A refused body within the size limit, on a connection that must close: read to its end, for at most this long. */
+const DRAIN_MS = 10_000;
 
 /**
  * Every outcome of a request to an admission endpoint, as the log line and the metrics label say
@@ -108,26 +110,32 @@ export function createAdmissionHandler(endpoint: AdmissionEndpoint, shell: Admis
     /**
      * A refusal before the body is read (415, 413, 429). The rest of the body is read and thrown
      * away, not kept: closing a connection with unread data makes the kernel reset it, and the
-     * client would see ECONNRESET instead of this answer (kube-apiserver would not retry a 429).
-     * A body declared within the size limit is drained whole and the connection stays usable. A
-     * larger one (or one without a length) gets `Connection: close`, and the connection, like Go's
-     * net/http does it, is half-closed after the answer and still read for `LINGER_MS` before it
-     * is dropped, so the client reads the answer rather than a reset.
+     * client would see ECONNRESET or EPIPE instead of this answer (kube-apiserver would not retry
+     * a 429). A body declared within the size limit is drained whole; the connection stays usable,
+     * or, when it must close (the client asked for it), closes once the body is in. A larger one (or
+     * one without a length) gets `Connection: close`, and, like Go's net/http, the connection is
+     * half-closed after the answer and still read for `LINGER_MS` before it is dropped.
      */
     const refuse = (status: number, outcome: 'malformed' | 'busy', error: string) => {
       done = true;
       chunks.length = 0;
       reservation?.release();
       req.on('data', () => {}); // read and dropped
-      if (declared === undefined || declared > limit) {
-        res.setHeader('Connection', 'close');
-        const socket = req.socket;
-        // node:http ends a `Connection: close` response with destroySoon(): FIN, then close at once.
-        socket.destroySoon = () => {
-          if (socket.writable) socket.end();
-          setTimeout(() => socket.destroy(), LINGER_MS).unref();
-        };
-      }
+      const drainable = declared !== undefined && declared <= limit;
+      if (!drainable) res.setHeader('Connection', 'close');
+      // node:http ends a closing connection with destroySoon(): FIN, then close at once, unread data or not.
+      const socket = req.socket;
+      const destroySoon = socket.destroySoon.bind(socket);
+      socket.destroySoon = () => {
+        if (req.complete) return destroySoon();
+        if (!drainable && socket.writable) socket.end();
+        const timer = setTimeout(() => socket.destroy(), drainable ? DRAIN_MS : LINGER_MS);
+        timer.unref();
+        req.once('end', () => {
+          clearTimeout(timer);
+          destroySoon();
+        });
+      };
       fail(status, outcome, error);
     };
 

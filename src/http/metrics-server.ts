@@ -5,9 +5,11 @@ import type { Handler } from './server.js';
 import { SERVER_TIMEOUTS } from './server.js';
 import { send, sendError } from './send.js';
 
-/** `GET /metrics` in the Prometheus text format, from `registry`. */
-export function createMetricsHandler(registry: Registry): Handler {
+/** `GET /metrics` in the Prometheus text format, from `registry` (503 while it is not there yet). */
+export function createMetricsHandler(registryOf: () => Registry | undefined): Handler {
   return (_req, res) => {
+    const registry = registryOf();
+    if (!registry) return send(res, 503, { code: 503, error: 'metrics are not loaded yet' });
     registry.metrics().then(
       (text) => {
         if (res.headersSent || res.destroyed) return;
@@ -37,7 +39,7 @@ export async function startMetricsServer(options: {
   /** `GET /healthz` and `GET /readyz` here too: plain HTTP costs kubelet's probes no TLS handshake. */
   readonly health?: Handler | undefined;
 }): Promise<MetricsServer> {
-  const metrics = createMetricsHandler(options.registry);
+  const metrics = createMetricsHandler(() => options.registry);
   const server = http.createServer(
     { headersTimeout: SERVER_TIMEOUTS.headersMs, requestTimeout: SERVER_TIMEOUTS.requestMs, connectionsCheckingInterval: SERVER_TIMEOUTS.checkIntervalMs },
     (req, res) => {
