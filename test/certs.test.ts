@@ -317,6 +317,16 @@ describe('caBundle of every webhook', () => {
     expect(() => jsonpatch.applyPatch(structuredClone(reordered), structuredClone(sync.operations) as jsonpatch.Operation[], true)).toThrow();
   });
 
+  it('a ValidatingWebhookConfiguration is kept in sync the same way, and named as such', () => {
+    const config = { metadata: { name: 'probe-injector', resourceVersion: '7' }, webhooks: [{ name: 'workloads.probe-injector.io', clientConfig: {}, admissionReviewVersions: ['v1'], sideEffects: 'None' }] };
+    expect(caBundleSync(config, [caA], 'ValidatingWebhookConfiguration').operations.map((op) => op.path)).toEqual([
+      '/metadata/resourceVersion',
+      '/webhooks/0/name',
+      '/webhooks/0/clientConfig/caBundle',
+    ]);
+    expect(() => caBundleSync({ metadata: { name: 'v', resourceVersion: '1' }, webhooks: [] }, [caA], 'ValidatingWebhookConfiguration')).toThrow('ValidatingWebhookConfiguration v has no webhooks');
+  });
+
   it('a configuration without webhooks is an error', () => {
     expect(() => caBundleSync({ metadata: { name: 'empty', resourceVersion: '1' }, webhooks: [] }, [caA])).toThrow('MutatingWebhookConfiguration empty has no webhooks');
   });

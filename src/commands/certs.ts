@@ -1,4 +1,4 @@
-import type { AdmissionregistrationV1Api, CoreV1Api } from '@kubernetes/client-node';
+import type { AdmissionregistrationV1Api, CoreV1Api, V1MutatingWebhookConfiguration, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
 import { applyKubeConfigSource, findKubeConfigSource } from '../config/kube-config.js';
 import type { Logger } from '../logger.js';
 import { inspectCertificate } from '../tls/inspect.js';
@@ -22,6 +22,8 @@ export interface CertsOptions {
   readonly namespace: string;
   readonly secret: string;
   readonly webhookConfig: string;
+  /** A ValidatingWebhookConfiguration whose caBundle is patched too; absent from the cluster: skipped. */
+  readonly validatingWebhookConfig?: string | undefined;
   readonly days: number;
   readonly renewBeforeDays: number;
   readonly kubeconfig?: string | undefined;
@@ -104,28 +106,65 @@ export async function certs(options: CertsOptions, api: CertsApi, logger: Logger
   }
 }
 
+/** The webhook configurations that must trust the CA: the mutating one (required), the validating one (if it exists). */
 async function syncCaBundle(options: CertsOptions, api: CertsApi, issued: Issued, logger: Logger): Promise<void> {
-  const name = options.webhookConfig;
+  await syncOne(
+    {
+      kind: 'MutatingWebhookConfiguration',
+      name: options.webhookConfig,
+      read: (name) => api.admission.readMutatingWebhookConfiguration({ name }),
+      patch: (name, body) => api.admission.patchMutatingWebhookConfiguration({ name, body, fieldManager: FIELD_MANAGER }, api.k8s.setHeaderOptions('Content-Type', api.k8s.PatchStrategy.JsonPatch)),
+    },
+    issued,
+    logger,
+  );
+  if (options.validatingWebhookConfig) {
+    await syncOne(
+      {
+        kind: 'ValidatingWebhookConfiguration',
+        name: options.validatingWebhookConfig,
+        optional: true,
+        read: (name) => api.admission.readValidatingWebhookConfiguration({ name }),
+        patch: (name, body) => api.admission.patchValidatingWebhookConfiguration({ name, body, fieldManager: FIELD_MANAGER }, api.k8s.setHeaderOptions('Content-Type', api.k8s.PatchStrategy.JsonPatch)),
+      },
+      issued,
+      logger,
+    );
+  }
+}
+
+interface WebhookConfigurationApi {
+  readonly kind: 'MutatingWebhookConfiguration' | 'ValidatingWebhookConfiguration';
+  readonly name: string;
+  /** Absent from the cluster: skipped (the validating webhook is optional). */
+  readonly optional?: boolean;
+  read(name: string): Promise<V1MutatingWebhookConfiguration | V1ValidatingWebhookConfiguration>;
+  patch(name: string, body: object[]): Promise<unknown>;
+}
+
+async function syncOne(target: WebhookConfigurationApi, issued: Issued, logger: Logger): Promise<void> {
+  const { kind, name } = target;
   for (let attempt = 1; ; attempt++) {
-    const configuration = await call(`reading MutatingWebhookConfiguration ${name}`, () => api.admission.readMutatingWebhookConfiguration({ name }));
-    const sync = caBundleSync(configuration, issued.trust);
+    const configuration = target.optional
+      ? await call(`reading ${kind} ${name}`, () => target.read(name), true)
+      : await call(`reading ${kind} ${name}`, () => target.read(name));
+    if (!configuration) {
+      logger.info({ [kind]: name }, `certs: no ${kind} ${name}; skipped`);
+      return;
+    }
+    const sync = caBundleSync(configuration, issued.trust, kind);
     const patched = sync.webhooks.filter((webhook) => !webhook.inSync).map((webhook) => webhook.name);
     if (sync.operations.length === 0) {
-      logger.info({ webhookConfiguration: name, webhooks: sync.webhooks.map((webhook) => webhook.name) }, 'certs: caBundle already trusts the CA');
+      logger.info({ webhookConfiguration: name, kind, webhooks: sync.webhooks.map((webhook) => webhook.name) }, 'certs: caBundle already trusts the CA');
       return;
     }
     try {
-      await call(`patching the caBundle of MutatingWebhookConfiguration ${name}`, () =>
-        api.admission.patchMutatingWebhookConfiguration(
-          { name, body: sync.operations, fieldManager: FIELD_MANAGER },
-          api.k8s.setHeaderOptions('Content-Type', api.k8s.PatchStrategy.JsonPatch),
-        ),
-      );
-      logger.info({ webhookConfiguration: name, webhooks: patched, cas: issued.trust.length }, 'certs: patched the caBundle');
+      await call(`patching the caBundle of ${kind} ${name}`, () => target.patch(name, sync.operations));
+      logger.info({ webhookConfiguration: name, kind, webhooks: patched, cas: issued.trust.length }, 'certs: patched the caBundle');
       return;
     } catch (error) {
       if (!(error instanceof ConflictError) || attempt >= ATTEMPTS) throw error;
-      logger.warn({ webhookConfiguration: name, attempt, error: error.message }, 'certs: the webhook configuration changed while we worked; starting over');
+      logger.warn({ webhookConfiguration: name, kind, attempt, error: error.message }, 'certs: the webhook configuration changed while we worked; starting over');
     }
   }
 }

@@ -1,5 +1,5 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import type { V1MutatingWebhookConfiguration, V1Secret } from '@kubernetes/client-node';
+import type { V1MutatingWebhookConfiguration, V1Secret, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
 import { createCertificateAuthority, createServingCertificate, DAY_MS, type KeyPair } from './certificates.js';
 import { inspectCertificate, splitPemCertificates, type CertificateInfo } from './inspect.js';
 
@@ -245,12 +245,16 @@ export interface CaBundleSync {
  * read and by each webhook's name, so a concurrent change makes it fail instead of hitting the
  * wrong webhook.
  */
-export function caBundleSync(configuration: V1MutatingWebhookConfiguration, trust: readonly string[]): CaBundleSync {
+export function caBundleSync(
+  configuration: V1MutatingWebhookConfiguration | V1ValidatingWebhookConfiguration,
+  trust: readonly string[],
+  kind = 'MutatingWebhookConfiguration',
+): CaBundleSync {
   const name = configuration.metadata?.name ?? '(unnamed)';
   const webhooks = configuration.webhooks ?? [];
-  if (webhooks.length === 0) throw new Error(`MutatingWebhookConfiguration ${name} has no webhooks`);
+  if (webhooks.length === 0) throw new Error(`${kind} ${name} has no webhooks`);
   const resourceVersion = configuration.metadata?.resourceVersion;
-  if (!resourceVersion) throw new Error(`MutatingWebhookConfiguration ${name} has no metadata.resourceVersion`);
+  if (!resourceVersion) throw new Error(`${kind} ${name} has no metadata.resourceVersion`);
   const wanted = trust.map((pem) => {
     const print = fingerprint(pem);
     if (!print) throw new Error('a CA certificate to trust does not parse');
