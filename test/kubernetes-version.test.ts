@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
@@ -55,12 +55,9 @@ async function fakeApiServer(answer: (res: import('node:http').ServerResponse) =
 }
 
 describe('detectKubernetesVersion: GET /version through @kubernetes/client-node, in a child process', () => {
-  let dir: string;
-  let home: string;
-  beforeAll(() => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'probe-injector-version-'));
-    home = path.join(dir, 'home');
-  });
+  // An empty home: no ~/.kube/config, no $KUBECONFIG, not in a cluster.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'probe-injector-version-'));
+  const env = { PATH: process.env['PATH'], HOME: path.join(dir, 'home') };
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   async function kubeconfigFor(url: string): Promise<string> {
@@ -73,7 +70,6 @@ describe('detectKubernetesVersion: GET /version through @kubernetes/client-node,
     );
     return file;
   }
-  const env = { PATH: process.env['PATH'], HOME: home };
 
   it("reads the API server's version", async () => {
     const api = await fakeApiServer((res) => res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ major: '1', minor: '20', gitVersion: 'v1.20.2', platform: 'linux/amd64' })));
