@@ -95,7 +95,7 @@ export function createMetrics(): Metrics {
     labelNames: ['version', 'source', 'git_version'] as const,
     registers,
   });
-  for (const outcome of ADMISSION_OUTCOMES) requests.inc({ endpoint: 'mutate', outcome }, 0);
+  for (const endpoint of ['mutate', 'validate']) for (const outcome of ADMISSION_OUTCOMES) requests.inc({ endpoint, outcome }, 0);
   const byOutcome = new Map<string, { requests: { inc(): void }; duration: { observe(value: number): void } }>();
   for (const kind of RELOAD_KINDS) {
     for (const result of RELOAD_RESULTS) reloads[kind].inc({ result }, 0);

@@ -25,7 +25,7 @@ export interface WebhookOptions {
   /** All request bodies being received at once (default `DEFAULT_BODY_BUDGET`): 429 beyond. */
   readonly bodyBudget?: BodyBudgetLimits | undefined;
   readonly timeouts?: Partial<ServerTimeouts> | undefined;
-  /** The admission endpoints (default: `/mutate` on `config`). */
+  /** The admission endpoints (default: `/mutate` and `/validate` on `config`). */
   readonly endpoints?: readonly AdmissionEndpoint[] | undefined;
   /** While it returns a reason, `/readyz` answers 503 with it (start-up work still under way). */
   readonly starting?: (() => string | undefined) | undefined;
@@ -52,8 +52,8 @@ export interface Webhook {
   shutdown(delayMs?: number): Promise<void>;
 }
 
-/** The endpoints a webhook serves by default: `POST /mutate`. */
-const DEFAULT_ENDPOINTS = ['mutate'] as const;
+/** The endpoints a webhook serves by default: `POST /mutate` (pods) and `POST /validate` (workloads). */
+const DEFAULT_ENDPOINTS = ['mutate', 'validate'] as const;
 
 /** The registry, or undefined while deferred metrics are still loading. */
 function registryOf(metrics: Metrics): Registry | undefined {
@@ -86,8 +86,8 @@ export async function startWebhook(options: WebhookOptions): Promise<Webhook> {
   let loading: Promise<void> | undefined;
   const admission = new Map<string, Handler>();
   const load = () =>
-    (loading ??= import('./http/admission-handler.js').then(({ createAdmissionHandler, mutateEndpoint }) => {
-      const endpoints = options.endpoints ?? [mutateEndpoint(options.config)];
+    (loading ??= import('./http/admission-handler.js').then(({ createAdmissionHandler, mutateEndpoint, validateEndpoint }) => {
+      const endpoints = options.endpoints ?? [mutateEndpoint(options.config), validateEndpoint(options.config)];
       for (const endpoint of endpoints) admission.set(`/${endpoint.name}`, createAdmissionHandler(endpoint, shell));
       loaded = true;
     }));

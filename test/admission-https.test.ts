@@ -3,7 +3,7 @@ import { makeInjectionConfig } from '../src/core/config.js';
 import { inject } from './support/core.js';
 import { expected, on, P } from './support/expect.js';
 import { INJECTION_CASES } from './support/injection-cases.js';
-import { admit, basePod, startTestWebhook, type TestWebhook } from './support/webhook.js';
+import { admit, basePod, reviewOf, startTestWebhook, type TestWebhook } from './support/webhook.js';
 
 /**
  * A slice of the SPEC tables through the real HTTPS server, with a real certificate and the real
@@ -61,5 +61,25 @@ describe("the core's answers through the real HTTPS server", () => {
       outcome: 'patched',
       injected: 'app=startupProbe+readinessProbe+livenessProbe+preStop;terminationGracePeriodSeconds=48',
     });
+  });
+});
+
+describe('POST /validate is served next to /mutate', () => {
+  let hook: TestWebhook;
+  beforeAll(async () => {
+    hook = await startTestWebhook();
+  });
+  afterAll(() => hook.close());
+
+  it('a Deployment with a typo in its template is denied with the template path; GET /validate is 405', async () => {
+    const pod = basePod(on({ 'readines-path': '/r' }));
+    const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'orders' }, spec: { template: { metadata: pod.metadata, spec: pod.spec } } };
+    const review = reviewOf(deployment, { resource: { group: 'apps', version: 'v1', resource: 'deployments' }, kind: { group: 'apps', version: 'v1', kind: 'Deployment' } });
+    const result = await hook.post(review, { 'Content-Type': 'application/json' }, '/validate?timeout=5s');
+    expect(result.status).toBe(200);
+    expect(result.json.response).toMatchObject({ allowed: false, status: { code: 400 } });
+    expect(result.json.response.status.message).toContain('(in spec.template): probe-injector.io/readines-path: unknown annotation');
+    expect(result.json.response.patch).toBeUndefined();
+    expect((await hook.request('GET', '/validate')).status).toBe(405);
   });
 });

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { validate } from '../admission/validate.js';
 import { admit, isRejection, type AdmissionAnswer, type AdmissionRejection } from '../admission/admit.js';
 import type { InjectionConfig } from '../core/config.js';
 import { OUTCOMES } from '../core/mutation.js';
@@ -33,6 +34,11 @@ export interface AdmissionEndpoint {
 /** `POST /mutate`: the pod webhook. The one place the shell meets the core's `admit()`. */
 export function mutateEndpoint(config: () => InjectionConfig): AdmissionEndpoint {
   return { name: 'mutate', admit: (body) => admit(body, config()) };
+}
+
+/** `POST /validate`: workload templates at apply time (SPEC §9). */
+export function validateEndpoint(config: () => InjectionConfig): AdmissionEndpoint {
+  return { name: 'validate', admit: (body) => validate(body, config()) };
 }
 
 /** One admission as the shell saw it: what the log line and the metrics are made of. */
