@@ -3,7 +3,7 @@ import { ALL_PROBES, execHook, http } from './support/expect.js';
 import { admit, basePod, clone, reviewOf, startTestWebhook, type TestWebhook } from './support/webhook.js';
 
 const P = 'probe-injector.io/';
-const optedIn = () => basePod({ [`${P}inject`]: 'true', [`${P}readiness-gates`]: 'nacos.io/registered' });
+const optedIn = () => basePod({ [`${P}inject`]: 'true', [`${P}readiness-gates`]: 'example.com/ready' });
 
 describe('scope, dry-run and reinvocation', () => {
   let hook: TestWebhook;
@@ -68,6 +68,7 @@ describe('scope, dry-run and reinvocation', () => {
       [`${P}profile`]: 'spring-boot',
       [`${P}nacos-deregister`]: 'true',
       [`${P}readiness-gates`]: 'nacos.io/registered',
+      [`${P}nacos-service`]: 'orders',
     });
     const { pod: stored, response } = await admit(hook, pod);
     const app = stored.spec.containers[0];
@@ -77,15 +78,17 @@ describe('scope, dry-run and reinvocation', () => {
     expect(app.lifecycle).toEqual({ preStop: execHook(8080) });
     expect(stored.spec.readinessGates).toEqual([{ conditionType: 'nacos.io/registered' }]);
     expect(stored.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(48);
+    expect(stored.metadata.labels[`${P}nacos-gate`]).toBe('true');
     expect(JSON.parse(stored.metadata.annotations[`${P}status`])).toEqual({
       containers: { app: [...ALL_PROBES, 'preStop'] },
       readinessGates: ['nacos.io/registered'],
+      labels: [`${P}nacos-gate`],
       terminationGracePeriodSeconds: 48,
     });
     expect(response.warnings).toHaveLength(1);
     const again = await admit(hook, stored);
     expect(again.patch).toEqual([]);
-    expect(again.response).toEqual({ uid: expect.any(String), allowed: true });
+    expect(again.response).toEqual({ uid: expect.any(String), allowed: true, auditAnnotations: { outcome: 'unchanged' } });
   });
 
   it('the patch holds only add operations and one replace for the grace period', async () => {
@@ -107,12 +110,12 @@ describe('reinvocation stays silent', () => {
       'probe-injector.io/readiness': 'false',
       'probe-injector.io/liveness': 'false',
       'probe-injector.io/startup': 'false',
-      'probe-injector.io/readiness-gates': 'nacos.io/registered',
+      'probe-injector.io/readiness-gates': 'example.com/ready',
       'kubectl.kubernetes.io/default-container': 'gone',
     });
     const first = await admit(hook, pod);
     expect(first.warnings).toEqual([expect.stringMatching(/default-container "gone" names no container/)]);
-    expect(JSON.parse(first.pod.metadata.annotations['probe-injector.io/status'])).toEqual({ containers: {}, readinessGates: ['nacos.io/registered'] });
+    expect(JSON.parse(first.pod.metadata.annotations['probe-injector.io/status'])).toEqual({ containers: {}, readinessGates: ['example.com/ready'] });
     const again = await admit(hook, first.pod);
     expect(again.patch).toEqual([]);
     expect(again.warnings).toEqual([]);

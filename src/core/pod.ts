@@ -59,7 +59,7 @@ function isGateList(input: unknown): input is { readonly conditionType: string }
 const StringMap = v.custom<Record<string, string>>(isStringMap, 'Invalid type: Expected a map of strings');
 /** Annotations are checked in the pass that also scans them for the core (annotation-scan.ts). */
 const AnnotationMap = v.custom<Record<string, string>>((input) => scanAnnotationMap(input) !== undefined, 'Invalid type: Expected a map of strings');
-const Containers = v.custom<NamedContainer[]>(isNamedList, 'Invalid type: Expected a list of objects with a string name');
+const Containers = v.custom<NamedContainer[]>(isNamedList, 'Invalid type: Expected a list of containers (objects with a string name)');
 const Gates = v.custom<{ readonly conditionType: string }[]>(isGateList, 'Invalid type: Expected a list of objects with a string conditionType');
 
 export const PodMetadataSchema = v.looseObject({
