@@ -110,7 +110,7 @@ describe('the pod of issue 2: spring-boot + nacos-deregister + readiness gate', 
       const pods: Json[] = await waitUntil(
         'the ReplicaSet controller to create 2 pods',
         async () => {
-          const list = await ok(kube('GET', `${podsPath(suite.namespace)}?labelSelector=app%3Dorders`));
+          const list = await ok(kube('GET', `${podsPath(suite.namespace)}?labelSelector=app%3Dorders%2Cpod-template-hash`));
           return list.items.length >= 2 ? list.items : undefined;
         },
         60_000,
