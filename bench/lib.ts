@@ -116,7 +116,7 @@ export function serverCommand(kind: ServerKind, port: number, certs: Certificate
   const extra = options.extraArgs ?? [];
   switch (kind) {
     case 'webhook':
-      return [...node, CLI, 'serve', '--port', String(port), '--host', HOST, '--metrics-port', '0', ...tlsArgs, ...extra];
+      return [...node, CLI, 'serve', '--port', String(port), '--host', HOST, '--metrics-port', '0', '--shutdown-delay-seconds', '0', ...tlsArgs, ...extra];
     case 'baseline':
       return [...node, benchScript('baseline-server'), '--port', String(port), '--host', HOST, ...tlsArgs, ...(options.answerFile ? ['--answer-file', options.answerFile] : []), ...extra];
     case 'minimal-allowed':

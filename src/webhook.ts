@@ -1,5 +1,5 @@
 import type https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { listen } from './http/listen.js';
 import type { SecureContextOptions } from 'node:tls';
 import type { InjectionConfig } from './core/config.js';
 import type { AdmissionEndpoint } from './http/admission-handler.js';
@@ -110,18 +110,12 @@ export async function startWebhook(options: WebhookOptions): Promise<Webhook> {
     onTlsError: metrics && ((reason) => metrics.tlsError(reason)),
   });
   const { server } = web;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const port = await listen(server, options.port, options.host);
   // Listening: /healthz answers while the admission stack loads.
   await load();
   return {
     server,
-    port: (server.address() as AddressInfo).port,
+    port,
     timeouts: web.timeouts,
     health,
     isReady: () => notReady() === undefined,

@@ -1,4 +1,5 @@
 import type * as K8s from '@kubernetes/client-node';
+import { apiStatusOf, describeApiAnswer } from '../kube/api-error.js';
 import type { ConfigurationOptions, CoreV1Api, ObservableMiddleware } from '@kubernetes/client-node';
 import type { CoreEvent } from './pod-event.js';
 import { EVENT_COMPONENT } from './pod-event.js';
@@ -52,24 +53,12 @@ export function kubePodStatusApi(k8s: typeof K8s, core: CoreV1Api, timeoutMs: nu
 }
 
 /** The HTTP status of an ApiException of @kubernetes/client-node; undefined for network errors. */
-export function statusCodeOf(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'number' && code >= 100 && code <= 599 ? code : undefined;
-}
+export const statusCodeOf = apiStatusOf;
 
 /** `HTTP 409: <the Status message>`, or the network error, in one line. */
 export function apiError(what: string, error: unknown, timeoutMs: number): KubeApiError {
-  const status = statusCodeOf(error);
-  if (status !== undefined) {
-    const body = (error as { body?: unknown }).body;
-    let message: unknown;
-    try {
-      message = typeof body === 'string' ? (JSON.parse(body) as { message?: unknown }).message : (body as { message?: unknown } | undefined)?.message;
-    } catch {
-      message = undefined;
-    }
-    return new KubeApiError(`${what}: HTTP ${status}${typeof message === 'string' ? `: ${message.slice(0, 300)}` : ''}`, status, { cause: error });
-  }
+  const answer = describeApiAnswer(error);
+  if (answer !== undefined) return new KubeApiError(`${what}: ${answer}`, apiStatusOf(error), { cause: error });
   const text = error instanceof Error ? error.message.split('\n')[0] : String(error);
   const timedOut = error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError' || /aborted/i.test(error.message));
   return new KubeApiError(`${what}: ${timedOut ? `no answer within ${timeoutMs} ms` : text}`, undefined, { cause: error });

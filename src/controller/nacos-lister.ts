@@ -3,6 +3,7 @@
  * (`src/nacos/`) validates Nacos's answer at its edge and throws on any failure (unreachable,
  * timeout, 5xx on every address, a malformed or hostile answer).
  */
+import type { NacosInstance as ClientInstance } from '../nacos/index.js';
 
 /** The Nacos service a pod registers as: the key of one instance-list call. */
 export interface NacosServiceRef {
@@ -11,15 +12,8 @@ export interface NacosServiceRef {
   readonly service: string;
 }
 
-/** One host of Nacos's instance list, as the client validated it. */
-export interface NacosInstance {
-  readonly ip: string;
-  readonly port: number;
-  readonly healthy: boolean;
-  readonly enabled: boolean;
-  readonly weight: number;
-  readonly clusterName: string;
-}
+/** One host of Nacos's instance list, as the client validated it (what the controller reads of it). */
+export type NacosInstance = Pick<ClientInstance, 'ip' | 'port' | 'healthy' | 'enabled' | 'weight' | 'clusterName'>;
 
 /** One instance-list call: the service, and the clusters to ask for (absent: Nacos's default). */
 export interface NacosListRequest extends NacosServiceRef {

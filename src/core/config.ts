@@ -78,5 +78,3 @@ export function makeInjectionConfig(input: ConfigInput = {}): InjectionConfig {
 }
 
 export type { InjectionConfig } from './settings.js';
-/** The same, by the name the tests use. */
-export type InjectionConfigInput = ConfigInput;

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from './listen.js';
 import type { Registry } from 'prom-client';
 import type { Handler } from './server.js';
 import { SERVER_TIMEOUTS } from './server.js';
@@ -52,16 +52,10 @@ export async function startMetricsServer(options: {
   );
   server.keepAliveTimeout = SERVER_TIMEOUTS.keepAliveMs;
   server.on('clientError', (_error, socket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const port = await listen(server, options.port, options.host);
   return {
     server,
-    port: (server.address() as AddressInfo).port,
+    port,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

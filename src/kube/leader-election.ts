@@ -1,4 +1,5 @@
 import { Observable, V1MicroTime } from '@kubernetes/client-node';
+import { apiStatusOf, describeApiAnswer } from './api-error.js';
 import type { ConfigurationOptions, CoordinationV1Api, ObservableMiddleware, V1Lease, V1LeaseSpec } from '@kubernetes/client-node';
 import type { Logger } from '../logger.js';
 import { DEFAULT_TIMING, afterFailedRenewal, decide, isHolder, jitteredRetry, release, renewal, termHolds, timingProblems, written } from './election.js';
@@ -430,25 +431,12 @@ function signalOptions(signal: AbortSignal): ConfigurationOptions<ObservableMidd
   return { middleware: [middleware], middlewareMergeStrategy: 'append' };
 }
 
-/** The HTTP status of an ApiException of @kubernetes/client-node; undefined for network errors. */
-function statusOf(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'number' && code >= 100 && code <= 599 ? code : undefined;
-}
+const statusOf = apiStatusOf;
 
 /** One line: "HTTP 403: <the Status message>" for API errors, the message (and its cause's) otherwise. */
 export function describeError(error: unknown): string {
-  const status = statusOf(error);
-  if (status !== undefined) {
-    const body = (error as { body?: unknown }).body;
-    let message: unknown;
-    try {
-      message = typeof body === 'string' ? (JSON.parse(body) as { message?: unknown }).message : (body as { message?: unknown } | undefined)?.message;
-    } catch {
-      message = undefined;
-    }
-    return `HTTP ${status}${typeof message === 'string' ? `: ${message}` : ''}`;
-  }
+  const answer = describeApiAnswer(error, 10_000);
+  if (answer !== undefined) return answer;
   if (error instanceof Error) {
     const cause = error.cause instanceof Error && error.cause.message !== error.message ? ` (${error.cause.message.split('\n')[0]})` : '';
     return `${error.message.split('\n')[0]}${cause}`;
