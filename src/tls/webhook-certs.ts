@@ -1,4 +1,5 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import type { PatchOperation } from '../core/patch.js';
 import type { V1MutatingWebhookConfiguration, V1Secret, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
 import { createCertificateAuthority, createServingCertificate, DAY_MS, type KeyPair } from './certificates.js';
 import { inspectCertificate, splitPemCertificates, type CertificateInfo } from './inspect.js';
@@ -196,11 +197,8 @@ export function newSecret(name: string, namespace: string, material: Issued['mat
   return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace, labels: { ...SECRET_LABELS } }, type: SECRET_TYPE, data: secretData(material) };
 }
 
-export interface JsonPatchOperation {
-  readonly op: 'add' | 'replace' | 'test';
-  readonly path: string;
-  readonly value: unknown;
-}
+/** The webhook's own operations, plus `test` (a precondition on the resourceVersion). */
+export type JsonPatchOperation = PatchOperation | { readonly op: 'test'; readonly path: string; readonly value: unknown };
 
 /**
  * The JSON Patch that puts the material into an existing Secret: only if it is still the version
