@@ -8,7 +8,7 @@ import { makeInjectionConfig, type InjectionConfig } from '../src/core/config.js
 import { mutatePod, mutationKey, OUTCOMES, type Mutation } from '../src/core/mutation.js';
 import { isPod, type Pod as CorePod } from '../src/core/pod.js';
 import type { Problem, Problems } from '../src/core/problems.js';
-import { formatProblem, warningTexts } from '../src/messages.js';
+import { formatDenial, formatProblem, warningTexts } from '../src/messages.js';
 import { validatePod } from './support/kube-validation.js';
 import { basePod, clone, type Pod } from './support/webhook.js';
 
@@ -505,6 +505,58 @@ describe('fuzz: mutationKey (what the admission memo keys on)', () => {
       params(),
     );
     expect(same).toBeGreaterThan(RUNS / 4); // not vacuous
+  });
+});
+
+describe('fuzz: the worst shapes stay within their bounds (issue 11)', () => {
+  const P = PREFIX;
+  /** Many containers, many gates, big and nested values, values copied to many targets, many keys. */
+  const worstPod = fc
+    .record({
+      containers: fc.integer({ min: 1, max: 300 }),
+      targeted: fc.integer({ min: 0, max: 300 }),
+      gatesInSpec: fc.integer({ min: 0, max: 3000 }),
+      gatesAsked: fc.integer({ min: 0, max: 100 }),
+      valueBytes: fc.constantFrom(0, 100, 4000, 16_000, 17_000, 100_000),
+      nesting: fc.constantFrom(0, 50, 5000),
+      copied: fc.subarray(['readiness-probe', 'liveness-probe', 'startup-probe', 'readiness-command', 'liveness-grpc-service'] as const),
+      unknownKeys: fc.integer({ min: 0, max: 1000 }),
+      keyBytes: fc.constantFrom(10, 300, 300_000),
+    })
+    .map((shape) => {
+      const pod: Pod = basePod();
+      pod.spec.containers = Array.from({ length: shape.containers }, (_, i) => ({ name: `c${i}`, image: 'x', ports: [{ containerPort: 8080 + (i % 100) }] }));
+      pod.spec.readinessGates = Array.from({ length: shape.gatesInSpec }, (_, i) => ({ conditionType: `example.com/g${i}` }));
+      const annotations: Record<string, string> = { [`${P}inject`]: 'true' };
+      if (shape.targeted > 0) annotations[`${P}containers`] = Array.from({ length: shape.targeted }, (_, i) => `c${i}`).join(',');
+      if (shape.gatesAsked > 0) annotations[`${P}readiness-gates`] = Array.from({ length: shape.gatesAsked }, (_, i) => `example.com/a${i}`).join(',');
+      const nested = (depth: number): string => '['.repeat(depth) + ']'.repeat(depth);
+      const filler = 'x'.repeat(Math.max(0, shape.valueBytes - 40));
+      for (const key of shape.copied) {
+        annotations[P + key] = key.endsWith('-probe')
+          ? `{"exec":{"command":["${filler}"]}${shape.nesting > 0 ? `,"x":${nested(shape.nesting)}` : ''}}`
+          : key.endsWith('-command')
+            ? `["${filler}"]`
+            : filler;
+      }
+      const keys = shape.keyBytes > 1000 ? Math.min(shape.unknownKeys, 2) : shape.unknownKeys; // a few huge keys, or many short ones
+      for (let i = 0; i < keys; i++) annotations[`${P}${'k'.repeat(shape.keyBytes)}${i}`] = 'v';
+      pod.metadata.annotations = annotations;
+      return pod;
+    });
+
+  it('patch, denial and warnings never exceed their bounds, and the core never throws', () => {
+    fc.assert(
+      fc.property(worstPod, fc.constantFrom(...CONFIGS), (pod, config) => {
+        const mutation = run(pod, config);
+        expect(mutation.patchJson.length).toBeLessThanOrEqual(256 * 1024);
+        if (mutation.outcome === 'denied') expect(formatDenial(mutation.problems).length).toBeLessThanOrEqual(16 * 1024);
+        const warnings = warningTexts(mutation.warnings);
+        expect(warnings.length).toBeLessThanOrEqual(20);
+        for (const warning of warnings) expect(warning.length).toBeLessThanOrEqual(240);
+      }),
+      params(Math.max(20, Math.floor(RUNS / 30))),
+    );
   });
 });
 
