@@ -1,11 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { httpsGet, runCli, type Running } from './support/process.js';
 import { basePod, reviewOf, testTls } from './support/webhook.js';
+
+/** A port nobody listens on now (the test must poll it before serve logs which port it took). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -65,6 +77,20 @@ describe('dist/cli.js serve: SIGTERM drains, SIGHUP re-reads', () => {
     expect(result.connection).toBe('close');
     expect(await run.exited).toEqual({ code: 0, signal: null });
     expect(run.lines.filter((line) => line.msg === 'admission')).toHaveLength(1);
+    expect(run.lines.some((line) => line.msg === 'stopped')).toBe(true);
+  });
+
+  it('SIGTERM the moment /healthz first answers (the admission stack still loading): a clean exit 0, not death by the signal', async () => {
+    const port = await freePort();
+    const run = runCli(['serve', '--port', String(port), '--host', '127.0.0.1', '--metrics-port', '0', '--shutdown-delay-seconds', '0', ...certArgs]);
+    for (;;) {
+      const status = await httpsGet(port, ca, '/healthz').then((answer) => answer.status, () => 0);
+      if (status === 200) break;
+      await sleep(1);
+    }
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toEqual({ code: 0, signal: null });
+    expect(run.lines.some((line) => line.signal === 'SIGTERM')).toBe(true);
     expect(run.lines.some((line) => line.msg === 'stopped')).toBe(true);
   });
 

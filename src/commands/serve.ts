@@ -66,7 +66,22 @@ export async function runServe(options: Omit<ServeOptions, 'certDir'> & { certDi
   let dropped: ((lines: number) => void) | undefined;
   const log = createProcessLogger({ onDropped: (lines) => dropped?.(lines) });
   const { logger } = log;
-  let serving: Serving;
+  // The handlers go first: the listener answers /healthz before serve() has resolved (listen first,
+  // then load the admission stack), and a SIGTERM in that window must still end in a clean exit 0,
+  // not in the signal's default death. It is acted on once serving is up.
+  let serving: Serving | undefined;
+  let pendingSignal: string | undefined;
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGHUP', () => {
+    if (!serving) return; // the files are being read for the first time right now
+    logger.info({ signal: 'SIGHUP' }, 're-reading the certificate and config files');
+    serving.reloadNow();
+  });
+  function onSignal(signal: string) {
+    if (serving) stop(serving, signal);
+    else pendingSignal ??= signal;
+  }
   try {
     serving = await serve({ ...options, certDir: options.certDir ?? DEFAULT_CERT_DIR }, logger);
   } catch (error) {
@@ -74,13 +89,14 @@ export async function runServe(options: Omit<ServeOptions, 'certDir'> & { certDi
     process.stderr.write(`probe-injector: invalid config ${error.file}:\n${error.problems.map((p) => `  - ${p}\n`).join('')}`);
     process.exit(1);
   }
-  dropped = (lines) => serving.metrics.logLinesDropped(lines);
+  const started = serving;
+  dropped = (lines) => started.metrics.logLinesDropped(lines);
   log.flush(); // the start-up lines (listening, where the CA is) right away
   // pino writes asynchronously: let it finish (in order) before the process goes, but never wait
   // on a stalled stdout for long.
   const exit = (code: number) => void log.close(2000).then(() => process.exit(code));
   let stopping = false;
-  const stop = (signal: string) => {
+  function stop(serving: Serving, signal: string) {
     if (stopping) return;
     stopping = true;
     const deadlineMs = serving.drainDeadlineMs();
@@ -97,13 +113,8 @@ export async function runServe(options: Omit<ServeOptions, 'certDir'> & { certDi
       logger.info({}, 'stopped');
       exit(0);
     });
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => {
-    logger.info({ signal: 'SIGHUP' }, 're-reading the certificate and config files');
-    serving.reloadNow();
-  });
+  }
+  if (pendingSignal) stop(started, pendingSignal);
 }
 
 function isConfigError(error: unknown): error is ConfigError {
