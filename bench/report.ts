@@ -33,6 +33,8 @@ export interface BenchData {
   readonly busyBefore: number;
   /** Per section: its duration, the cores busy system-wide (the benchmark included) and the cores the hypervisor took (steal). */
   readonly machineBySection: Record<string, { seconds: number; busyCores: number; stealCores: number }>;
+  /** Sections (or parts) that failed: the run goes on with the others, and the report says what is missing. */
+  readonly failures?: { readonly section: string; readonly message: string }[];
   readonly checks?: { readonly label: string; readonly operations: number; readonly answerBytes: number }[];
   readonly saturation?: SaturationResult[];
   readonly openLoop?: OpenLoopSummary[];
@@ -114,6 +116,7 @@ export function render(r: BenchData): string {
   if (bySection.length) {
     add(`- **Per section** (duration; cores busy system-wide, the benchmark's own load included; cores taken by the hypervisor, "steal"): ${bySection.map(([name, s]) => `${name} ${fmt(s.seconds)} s, ${fmt(s.busyCores, 2)} busy, ${fmt(s.stealCores, 3)} stolen`).join('; ')}.`);
   }
+  for (const failure of r.failures ?? []) add(`- **Not measured: ${failure.section}** — it failed: ${failure.message.split('\n')[0]}`);
   if (r.saturation) {
     add(
       `- **Servers**: webhook \`node dist/cli.js serve --tls-cert-file … --tls-key-file … --metrics-port 0\` (defaults otherwise; its JSON log lines go to /dev/null); baseline \`bench/baseline-server.ts\` (node:https, reads the body, JSON.parse, answers a fixed AdmissionReview of the same bytes). Same ECDSA P-256 certificate, TLS 1.3, separate processes, driven alternately.`,

@@ -92,7 +92,13 @@ async function section(name: Section, fn: () => Promise<void>): Promise<void> {
   const busy0 = systemBusyMicros();
   const steal0 = systemStealMicros();
   const t0 = process.hrtime.bigint();
-  await fn();
+  try {
+    await fn();
+  } catch (error) {
+    // One section's failure must not lose the others' minutes of measurements.
+    log(`section ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    (data.failures ??= []).push({ section: name, message: error instanceof Error ? error.message : String(error) });
+  }
   const wallUs = Number(process.hrtime.bigint() - t0) / 1000;
   data.machineBySection[name] = { seconds: wallUs / 1e6, busyCores: (systemBusyMicros() - busy0) / wallUs, stealCores: (systemStealMicros() - steal0) / wallUs };
 }
@@ -143,6 +149,7 @@ try {
     writeFileSync(path.join(OUT_DIR, 'results-partial.md'), report);
     log('some sections only: written to .bench/results-partial.md (bench/results.md is for a run of every section)');
   }
+  if (data.failures?.length) process.exitCode = 1;
 } finally {
   await cleanup();
 }
