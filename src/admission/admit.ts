@@ -16,6 +16,7 @@ import {
   reviewResponse,
   withAudit,
   type AdmissionRequest,
+  type AdmissionResponse,
   type AdmissionReviewResponse,
 } from './review.js';
 
@@ -68,19 +69,31 @@ export function admit(body: unknown, config: InjectionConfig): AdmissionAnswer |
     const response =
       mutation.outcome === 'denied' ? denied(uid, formatDenial(mutation.problems)) : patched(uid, mutation.patchJson, warningTexts(mutation.warnings));
     return {
-      review: reviewResponse(withAudit(response, auditAnnotations(mutation))),
-      outcome: mutation.outcome,
-      reason: reasonOf(mutation),
-      uid,
-      namespace,
-      pod: name,
+      ...answerOf(mutation, response, { uid, namespace, pod: name }),
       operations: mutation.patch.length,
       injected: mutation.outcome === 'patched' ? countInjected(mutation) : undefined,
     };
   } catch (cause) {
-    const message = cause instanceof Error ? cause.message : String(cause);
-    return { review: reviewResponse(errored(uid, message)), outcome: 'error', reason: 'internal error', uid, namespace, pod: name, operations: 0, cause };
+    return erroredAnswer(cause, { uid, namespace, pod: name });
   }
+}
+
+/** Who an answer is for: the request's uid and, for the log line, its namespace and object. */
+export interface Subject {
+  readonly uid: string;
+  readonly namespace: string | undefined;
+  readonly pod: string;
+}
+
+/** The answer to a mutation the core made, for `/mutate` and `/validate` alike: the audit annotations, outcome and reason. */
+export function answerOf(mutation: Mutation, response: AdmissionResponse, subject: Subject): AdmissionAnswer {
+  return { review: reviewResponse(withAudit(response, auditAnnotations(mutation))), outcome: mutation.outcome, reason: reasonOf(mutation), ...subject, operations: 0 };
+}
+
+/** The core threw (a bug): allowed or not by the webhook's failurePolicy, the cause kept for the log only. */
+export function erroredAnswer(cause: unknown, subject: Subject): AdmissionAnswer {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return { review: reviewResponse(errored(subject.uid, message)), outcome: 'error', reason: 'internal error', ...subject, operations: 0, cause };
 }
 
 /** The reason, and for a pod that was not opted in, the misspelt key that is the likely cause. */

@@ -5,8 +5,8 @@ import { mutatePod } from '../core/mutation.js';
 import { memoizedMutatePod } from './memo.js';
 import { isPod } from '../core/pod.js';
 import { formatDenial, warningTexts } from '../messages.js';
-import { auditAnnotations, reasonOf, rejectBody, type AdmissionAnswer, type AdmissionRejection } from './admit.js';
-import { AdmissionReviewSchema, allowed, denied, errored, reviewResponse, withAudit, type AdmissionRequest } from './review.js';
+import { answerOf, erroredAnswer, rejectBody, type AdmissionAnswer, type AdmissionRejection } from './admit.js';
+import { AdmissionReviewSchema, allowed, denied, reviewResponse, type AdmissionRequest } from './review.js';
 
 /**
  * `POST /validate` (SPEC §9): workload templates checked at `kubectl apply` with the same core as
@@ -77,17 +77,8 @@ export function validate(body: unknown, config: InjectionConfig): AdmissionAnswe
       if (jsonEqual(podSignature(at(request.oldObject, path)), podSignature(at(request.object, path)))) mutation = mutatePod(pod, { ...config, errorPolicy: 'warn' });
     }
     const response = mutation.outcome === 'denied' ? denied(uid, formatDenial(mutation.problems, where)) : allowed(uid, warningTexts(mutation.warnings));
-    return {
-      review: reviewResponse(withAudit(response, auditAnnotations(mutation))),
-      outcome: mutation.outcome,
-      reason: reasonOf(mutation),
-      uid,
-      namespace,
-      pod: name,
-      operations: 0,
-    };
+    return answerOf(mutation, response, { uid, namespace, pod: name });
   } catch (cause) {
-    const message = cause instanceof Error ? cause.message : String(cause);
-    return { review: reviewResponse(errored(uid, message)), outcome: 'error', reason: 'internal error', uid, namespace, pod: name, operations: 0, cause };
+    return erroredAnswer(cause, { uid, namespace, pod: name });
   }
 }
