@@ -84,7 +84,7 @@ export function planInjection(pod: Pod, settings: InjectionSettings, targets: re
     }
     return { target, probes, preStop, kept };
   });
-  if (noPort.length > 0) warnings.push({ kind: 'no-port', containers: noPort });
+  if (noPort.length > 0 && !silent) warnings.push({ kind: 'no-port', containers: noPort });
 
   // One pass over the gates already there (a pod may carry thousands), looking only for the few that matter.
   const { conditionType } = config.nacos.gate;

@@ -521,6 +521,24 @@ export const INJECTION_CASES: InjectionCase[] = [
     warnings: [/containers "job", "cron" declare no port to probe/],
   },
   {
+    // Found by the reinvocation fuzzer: the status then names no container, so the default target is
+    // planned again, and its warning must not be said a second time.
+    name: 'injectByDefault: a portless container whose pod already has the Nacos gate gets only the label; the no-port warning once',
+    pod: (make) => make({}, (pod) => {
+      pod.spec.containers[0].name = 'worker';
+      delete pod.spec.containers[0].ports;
+      pod.spec.containers[0].readinessProbe = { tcpSocket: { port: 8080 } }; // the port it registers in Nacos
+      pod.spec.readinessGates = [{ conditionType: 'nacos.io/registered' }];
+      pod.metadata.labels = { app: 'orders' };
+    }),
+    config: { injectByDefault: true },
+    expect: (pod) => {
+      pod.metadata.labels[`${P}nacos-gate`] = 'true';
+      setStatus(pod, { containers: {}, labels: [`${P}nacos-gate`] });
+    },
+    warnings: [/container "worker" declares no port to probe/],
+  },
+  {
     name: 'injectByDefault: exec probes from annotations need no port',
     pod: (make) => make({ [`${P}type`]: 'exec', [`${P}startup-command`]: '["true"]', [`${P}readiness-command`]: '["true"]', [`${P}liveness-command`]: '["true"]' }, (pod) => delete pod.spec.containers[0].ports),
     config: { injectByDefault: true },
