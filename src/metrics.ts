@@ -13,7 +13,8 @@ export type VersionSource = (typeof VERSION_SOURCES)[number];
 
 /** The webhook's Prometheus metrics, on a registry it owns (no global state). */
 export interface Metrics {
-  readonly registry: Registry;
+  /** Undefined while the metrics are still loading (`serve` listens first: serve/deferred-metrics.ts). */
+  readonly registry: Registry | undefined;
   /** Counts one admission, its latency and what it injected. */
   admission(event: AdmissionEvent): void;
   /** Tracks a request from arrival until its response is done or abandoned. */
@@ -31,7 +32,12 @@ export interface Metrics {
   watchBodyBudget(budget: BodyBudget): void;
 }
 
-export function createMetrics(): Metrics {
+/** Metrics once loaded: their registry is there. */
+export interface LoadedMetrics extends Metrics {
+  readonly registry: Registry;
+}
+
+export function createMetrics(): LoadedMetrics {
   const registry = new Registry();
   // A 100 ms event-loop sampling (not 10 ms): its timer was most of an idle webhook's CPU; long stalls still show.
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });

@@ -9,7 +9,6 @@ import { createMetricsHandler } from './http/metrics-server.js';
 import { createServer, type Handler, type ServerTimeouts } from './http/server.js';
 import { createWorkLane } from './http/work-lane.js';
 import type { Logger } from './logger.js';
-import type { Registry } from 'prom-client';
 import type { Metrics } from './metrics.js';
 
 export interface WebhookOptions {
@@ -55,15 +54,6 @@ export interface Webhook {
 /** The endpoints a webhook serves by default: `POST /mutate` (pods) and `POST /validate` (workloads). */
 const DEFAULT_ENDPOINTS = ['mutate', 'validate'] as const;
 
-/** The registry, or undefined while deferred metrics are still loading. */
-function registryOf(metrics: Metrics): Registry | undefined {
-  try {
-    return metrics.registry;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Starts the HTTPS webhook (the shell around the pure core) and resolves once it listens. */
 export async function startWebhook(options: WebhookOptions): Promise<Webhook> {
   let draining = false;
@@ -101,7 +91,7 @@ export async function startWebhook(options: WebhookOptions): Promise<Webhook> {
     routes: {
       admission,
       health,
-      metrics: metrics && createMetricsHandler(() => registryOf(metrics)),
+      metrics: metrics && createMetricsHandler(() => metrics.registry),
       app: async () => {
         const { createApp } = await import('./http/app.js');
         return createApp({ logger, admissionPaths: [...admission.keys()], metrics: metrics !== undefined });

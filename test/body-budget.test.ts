@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { makeInjectionConfig } from '../src/core/config.js';
 import { createBodyBudget } from '../src/http/body-budget.js';
 import type { Logger } from '../src/logger.js';
-import { createMetrics, type Metrics } from '../src/metrics.js';
+import { createMetrics, type LoadedMetrics } from '../src/metrics.js';
 import { startWebhook, type Webhook } from '../src/webhook.js';
 import { runCli } from './support/process.js';
 import { basePod, reviewOf, testTls } from './support/webhook.js';
@@ -124,7 +124,7 @@ const loop = async (i) => { while (!stop) statuses.push(await post(bodies[i++ % 
 Promise.all(Array.from({ length: concurrency }, (_, i) => loop(i))).then(() => parentPort.postMessage(statuses));
 `;
 
-const metric = async (metrics: Metrics, series: string) => Number(new RegExp(`^${series.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(await metrics.registry.metrics())?.[1]);
+const metric = async (metrics: LoadedMetrics, series: string) => Number(new RegExp(`^${series.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(await metrics.registry.metrics())?.[1]);
 
 describe('the body budget at the HTTPS edge', () => {
   let webhook: Webhook | undefined;

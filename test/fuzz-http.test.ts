@@ -4,7 +4,7 @@ import jsonpatch from 'fast-json-patch';
 import https from 'node:https';
 import tls from 'node:tls';
 import { makeInjectionConfig } from '../src/core/config.js';
-import { createMetrics, type Metrics } from '../src/metrics.js';
+import { createMetrics, type LoadedMetrics } from '../src/metrics.js';
 import { startWebhook, type Webhook } from '../src/webhook.js';
 import { basePod, clone, reviewOf, startTestWebhook, testTls, type HttpResult, type TestWebhook } from './support/webhook.js';
 
@@ -386,7 +386,7 @@ function stream(port: number, ca: string, body: Buffer, chunked: boolean): Promi
  */
 describe('fuzz: framing, sizes and the body budget', () => {
   let webhook: Webhook;
-  let metrics: Metrics;
+  let metrics: LoadedMetrics;
   let ca: string;
   beforeAll(async () => {
     const tls = await testTls();

@@ -8,7 +8,7 @@ import { startMetricsServer, type MetricsServer } from '../http/metrics-server.j
 import type { ServerTimeouts } from '../http/server.js';
 import type { BodyBudgetLimits } from '../http/body-budget.js';
 import type { Logger } from '../logger.js';
-import type { Metrics, ReloadKind } from '../metrics.js';
+import type { LoadedMetrics, ReloadKind } from '../metrics.js';
 import { deferMetrics } from '../serve/deferred-metrics.js';
 import { readBoundedFile } from '../serve/bounded-file.js';
 import { detectKubernetesVersion, type DetectedVersion, type VersionCheckOptions } from '../serve/kubernetes-version.js';
@@ -42,7 +42,7 @@ export interface ServeOptions {
 
 export interface Serving {
   readonly webhook: Webhook;
-  readonly metrics: Metrics;
+  readonly metrics: LoadedMetrics;
   readonly metricsServer?: MetricsServer | undefined;
   /** The configuration admissions get now: the file's (or the defaults), with the Kubernetes version. */
   currentConfig(): InjectionConfig;

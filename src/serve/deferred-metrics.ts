@@ -19,8 +19,7 @@ export function deferMetrics(): DeferredMetrics {
   const noop = () => {};
   const metrics: Metrics = {
     get registry() {
-      if (!real) throw new Error('metrics are not loaded yet');
-      return real.registry;
+      return real?.registry;
     },
     admission: (event) => real?.admission(event),
     inFlight: () => real?.inFlight() ?? noop,
