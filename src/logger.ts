@@ -24,8 +24,6 @@ export interface ProcessLogger {
    * then stops writing, so that nothing holds the exit. What could not be written by then is lost.
    */
   close(timeoutMs: number): Promise<void>;
-  /** The same as `close` (its earlier name). */
-  flushAndWait(timeoutMs: number): Promise<void>;
 }
 
 /**
@@ -56,5 +54,5 @@ export function createProcessLogger(options: { readonly fd?: number; readonly on
     });
     writer.destroy();
   };
-  return { logger, flush: () => writer.flush(), close, flushAndWait: close };
+  return { logger, flush: () => writer.flush(), close };
 }

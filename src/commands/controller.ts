@@ -83,11 +83,11 @@ export async function runController(options: ControllerOptions): Promise<void> {
   } catch (error) {
     if (!isConfigError(error)) throw error;
     process.stderr.write(`probe-injector: invalid config ${error.file}:\n${error.problems.map((p) => `  - ${p}\n`).join('')}`);
-    await log.flushAndWait(2000);
+    await log.close(2000);
     process.exit(1);
   }
   log.flush();
-  const exit = (code: number) => void log.flushAndWait(2000).then(() => process.exit(code));
+  const exit = (code: number) => void log.close(2000).then(() => process.exit(code));
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
