@@ -1,8 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import os from 'node:os';
-import path from 'node:path';
 import tls from 'node:tls';
 import { Worker } from 'node:worker_threads';
 import { makeInjectionConfig } from '../src/core/config.js';
@@ -11,7 +8,7 @@ import type { Logger } from '../src/logger.js';
 import { createMetrics, type LoadedMetrics } from '../src/metrics.js';
 import { startWebhook, type Webhook } from '../src/webhook.js';
 import { runCli } from './support/process.js';
-import { basePod, reviewOf, testTls } from './support/webhook.js';
+import { basePod, reviewOf, testTls, testCertFiles } from './support/webhook.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -213,12 +210,10 @@ describe('the body budget at the HTTPS edge', () => {
   });
 
   it('/healthz and /readyz answer within a second while the heaviest legal requests are being served (measured, generous bound)', async () => {
-    const { ca, serving } = await testTls();
     // The server in its own process (as deployed), the load from another thread: what is measured is the server's event loop.
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'probe-injector-budget-'));
-    writeFileSync(path.join(dir, 'tls.crt'), serving.cert);
-    writeFileSync(path.join(dir, 'tls.key'), serving.key);
-    const run = runCli(['serve', '--port', '0', '--host', '127.0.0.1', '--metrics-port', '0', '--tls-cert-file', path.join(dir, 'tls.crt'), '--tls-key-file', path.join(dir, 'tls.key')]);
+    const files = await testCertFiles('budget');
+    const { ca } = files;
+    const run = runCli(['serve', '--port', '0', '--host', '127.0.0.1', '--metrics-port', '0', ...files.certArgs]);
     const { port } = await run.waitFor((line) => line.msg === 'probe-injector webhook listening');
     await run.waitFor((line) => line.kubernetesVersion !== undefined);
     // Bodies at the 6 MiB limit: an opted-in pod with large environment values (parsed, validated, patched),
@@ -235,13 +230,13 @@ describe('the body budget at the HTTPS edge', () => {
 
     // The load comes from another thread (the other core), so that what is measured here is the
     // server's event loop, not the client's work of encrypting 6 MiB bodies.
-    const loader = new Worker(LOAD_GENERATOR, { eval: true, workerData: { port, ca: ca.cert, bodies, concurrency: 8 } });
+    const loader = new Worker(LOAD_GENERATOR, { eval: true, workerData: { port, ca: ca, bodies, concurrency: 8 } });
     const served = new Promise<(number | string)[]>((resolve) => loader.once('message', resolve));
     await sleep(500);
     const health: number[] = [];
     for (let i = 0; i < 20; i++) {
       for (const probe of ['/healthz', '/readyz']) {
-        const answer = await get(port, ca.cert, probe);
+        const answer = await get(port, ca, probe);
         expect(answer.status).toBe(200);
         health.push(answer.ms);
       }
@@ -257,7 +252,7 @@ describe('the body budget at the HTTPS edge', () => {
     process.stdout.write(`health under load: p50 ${health.sort((a, b) => a - b)[health.length >> 1]!.toFixed(1)} ms, max ${worst.toFixed(1)} ms; ${statuses.length} heavy requests (${busy} × 429)\n`);
     run.child.kill('SIGTERM');
     expect(await run.exited).toEqual({ code: 0, signal: null });
-    rmSync(dir, { recursive: true, force: true });
+    files.remove();
     expect(worst).toBeLessThan(1000);
   }, 60_000);
 });

@@ -1,16 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import fc from 'fast-check';
 import { logFields } from '../src/http/admission-handler.js';
 import { boundLogLine, LOG_LIMITS, logText } from '../src/serve/log-line.js';
 import { CLI, ROOT } from './support/process.js';
-import { basePod, reviewOf, startTestWebhook, testTls } from './support/webhook.js';
+import { basePod, reviewOf, startTestWebhook, testCertFiles, type TestCertFiles } from './support/webhook.js';
 
 const UNSAFE = /[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 const bytes = (text: string) => Buffer.byteLength(text);
@@ -103,21 +101,19 @@ function freePort(): Promise<number> {
 const rssMiB = (pid: number) => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
 
 describe('dist/cli.js serve with stdout stalled', () => {
-  let dir: string;
-  beforeAll(() => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'probe-injector-logs-'));
+  let files: TestCertFiles;
+  beforeAll(async () => {
+    files = await testCertFiles('logs');
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => files.remove());
 
   it('admissions are answered, memory stays bounded (lines beyond 4 MiB are dropped and counted), every line written is ≤ 4 KiB, SIGTERM still exits', async () => {
-    const { ca, serving } = await testTls();
-    writeFileSync(path.join(dir, 'tls.crt'), serving.cert);
-    writeFileSync(path.join(dir, 'tls.key'), serving.key);
+    const { ca, certArgs } = files;
     const [port, metricsPort] = [await freePort(), await freePort()];
     const child = spawn(
       process.execPath,
       [CLI, 'serve', '--port', String(port), '--host', '127.0.0.1', '--metrics-port', String(metricsPort), '--shutdown-delay-seconds', '0',
-        '--tls-cert-file', path.join(dir, 'tls.crt'), '--tls-key-file', path.join(dir, 'tls.key')],
+        ...certArgs],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] },
     );
     child.stdout.pause(); // nobody reads: the pipe fills and stays full
@@ -137,7 +133,7 @@ describe('dist/cli.js serve with stdout stalled', () => {
     }
     const idle = rssMiB(child.pid!);
 
-    const agent = new https.Agent({ ca: ca.cert, keepAlive: true, maxSockets: 16 });
+    const agent = new https.Agent({ ca: ca, keepAlive: true, maxSockets: 16 });
     const post = (body: string) =>
       new Promise<number>((resolve) => {
         const req = https.request({ host: 'localhost', port, path: '/mutate', method: 'POST', agent, headers: { 'Content-Type': 'application/json' } }, (res) => {

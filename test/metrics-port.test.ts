@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { httpsGet, ROOT, runCli } from './support/process.js';
-import { basePod, reviewOf, testTls } from './support/webhook.js';
+import { basePod, reviewOf, testCertFiles, type TestCertFiles } from './support/webhook.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -29,18 +28,14 @@ function plain(port: number, method: string, pathName: string): Promise<{ status
 }
 
 describe('dist/cli.js serve --metrics-port: Prometheus over plain HTTP', () => {
-  let dir: string;
+  let files: TestCertFiles;
   let ca: string;
-  let certArgs: string[];
+  let certArgs: readonly string[];
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'probe-injector-metrics-'));
-    const tls = await testTls();
-    ca = tls.ca.cert;
-    writeFileSync(path.join(dir, 'tls.crt'), tls.serving.cert);
-    writeFileSync(path.join(dir, 'tls.key'), tls.serving.key);
-    certArgs = ['--tls-cert-file', path.join(dir, 'tls.crt'), '--tls-key-file', path.join(dir, 'tls.key')];
+    files = await testCertFiles('metrics');
+    ({ ca, certArgs } = files);
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => files.remove());
 
   it('GET /metrics (also still on the HTTPS port), /healthz and /readyz; anything else a JSON 404/405', async () => {
     const metricsPort = await freePort();

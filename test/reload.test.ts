@@ -11,7 +11,7 @@ import type { Logger } from '../src/logger.js';
 import { startReloadLoop } from '../src/serve/reload-loop.js';
 import { createCertificateAuthority, createServingCertificate } from '../src/tls/certificates.js';
 import { runCli } from './support/process.js';
-import { testTls } from './support/webhook.js';
+import { testTls, testCertFiles, type TestCertFiles } from './support/webhook.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
@@ -188,22 +188,20 @@ function scrape(port: number): Promise<string> {
 }
 
 describe('dist/cli.js serve: config reloads never crash', () => {
-  let dir: string;
-  beforeAll(() => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'probe-injector-config-reload-'));
+  let files: TestCertFiles;
+  beforeAll(async () => {
+    files = await testCertFiles('config-reload');
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => files.remove());
 
   it('100 000-deep nesting (reloaded five times), and a file over 1 MiB: each refused, logged and counted; the last good config stays; the process serves on', async () => {
-    const { serving } = await testTls();
-    writeFileSync(path.join(dir, 'tls.crt'), serving.cert);
-    writeFileSync(path.join(dir, 'tls.key'), serving.key);
+    const { dir, certArgs } = files;
     const config = path.join(dir, 'config.yaml');
     writeFileSync(config, 'errorPolicy: warn\n');
     const metricsPort = await freePort();
     const run = runCli([
       'serve', '--port', '0', '--host', '127.0.0.1', '--metrics-port', String(metricsPort), '--watch-interval-ms', '25',
-      '--tls-cert-file', path.join(dir, 'tls.crt'), '--tls-key-file', path.join(dir, 'tls.key'), '--config', config,
+      ...certArgs, '--config', config,
     ]);
     await run.waitFor((line) => line.msg === 'probe-injector webhook listening');
     const failures = async () => Number(/^probe_injector_config_reloads_total\{result="failure"\} (\S+)$/m.exec(await scrape(metricsPort))?.[1]);

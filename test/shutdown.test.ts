@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { httpsGet, runCli, type Running } from './support/process.js';
-import { basePod, reviewOf, testTls } from './support/webhook.js';
+import { basePod, reviewOf, testCertFiles, type TestCertFiles } from './support/webhook.js';
 
 /** A port nobody listens on now (the test must poll it before serve logs which port it took). */
 function freePort(): Promise<number> {
@@ -22,7 +21,7 @@ function freePort(): Promise<number> {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Starts `serve` from dist/ and waits until it is ready (listening, and the Kubernetes version settled). */
-async function start(args: string[]): Promise<{ run: Running; port: number }> {
+async function start(args: readonly string[]): Promise<{ run: Running; port: number }> {
   const run = runCli(['serve', '--port', '0', '--host', '127.0.0.1', '--metrics-port', '0', ...args]);
   const { port } = await run.waitFor((line) => line.msg === 'probe-injector webhook listening');
   await run.waitFor((line) => line.kubernetesVersion !== undefined);
@@ -48,18 +47,15 @@ function slowAdmission(port: number, ca: string, restAfterMs: number): Promise<{
 }
 
 describe('dist/cli.js serve: SIGTERM drains, SIGHUP re-reads', () => {
+  let files: TestCertFiles;
   let dir: string;
   let ca: string;
-  let certArgs: string[];
+  let certArgs: readonly string[];
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'probe-injector-shutdown-'));
-    const pair = await testTls();
-    ca = pair.ca.cert;
-    writeFileSync(path.join(dir, 'tls.crt'), pair.serving.cert);
-    writeFileSync(path.join(dir, 'tls.key'), pair.serving.key);
-    certArgs = ['--tls-cert-file', path.join(dir, 'tls.crt'), '--tls-key-file', path.join(dir, 'tls.key')];
+    files = await testCertFiles('shutdown');
+    ({ dir, ca, certArgs } = files);
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => files.remove());
 
   it('SIGTERM with a request in flight: /readyz turns 503, the request is answered, the process exits 0', async () => {
     const { run, port } = await start([...certArgs, '--shutdown-delay-seconds', '1']);

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CLI, httpsGet, ROOT, runCli } from './support/process.js';
-import { basePod, reviewOf, testTls } from './support/webhook.js';
+import { basePod, reviewOf, testCertFiles } from './support/webhook.js';
 
 /** The packaging: the compiled dist/ run with plain Node, as `npm start` and the image do. */
 describe('dist/cli.js with plain Node', () => {
@@ -43,16 +43,16 @@ describe('dist/cli.js with plain Node', () => {
   });
 
   it('serve with --tls-cert-file/--tls-key-file uses them; SIGTERM exits 0', async () => {
-    const { ca, serving } = await testTls();
-    writeFileSync(path.join(dir, 'tls.crt'), serving.cert);
-    writeFileSync(path.join(dir, 'tls.key'), serving.key);
-    const run = runCli(['serve', '--port', '0', '--host', '127.0.0.1', '--metrics-port', '0', '--tls-cert-file', path.join(dir, 'tls.crt'), '--tls-key-file', path.join(dir, 'tls.key')]);
+    const files = await testCertFiles('smoke-tls');
+    const { ca } = files;
+    const run = runCli(['serve', '--port', '0', '--host', '127.0.0.1', '--metrics-port', '0', ...files.certArgs]);
     const { port } = await run.waitFor((line) => line.msg === 'probe-injector webhook listening');
     await run.waitFor((line) => line.kubernetesVersion !== undefined); // /readyz waits for the version check
-    expect((await httpsGet(port, ca.cert, '/readyz')).status).toBe(200);
+    expect((await httpsGet(port, ca, '/readyz')).status).toBe(200);
     run.child.kill('SIGTERM');
     expect(await run.exited).toEqual({ code: 0, signal: null });
     expect(run.lines.some((line) => line.caFile !== undefined)).toBe(false);
+    files.remove();
   });
 
   it('a missing key file is a one-line error and exit 1, no stack trace', async () => {

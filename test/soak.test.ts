@@ -1,11 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import os from 'node:os';
-import path from 'node:path';
 import { CLI, ROOT } from './support/process.js';
-import { basePod, reviewOf, testTls, type Pod } from './support/webhook.js';
+import { basePod, reviewOf, type Pod, testCertFiles, type TestCertFiles } from './support/webhook.js';
 
 /**
  * Soak: tens of thousands of mixed valid and invalid requests over keep-alive against the real
@@ -122,21 +119,18 @@ const SCHEDULE: Kind[] = (() => {
 })();
 
 describe('soak: the real server under tens of thousands of mixed requests', () => {
-  let dir: string;
+  let files: TestCertFiles;
   let ca: string;
   let child: ChildProcess;
   let port: number;
   let agent: https.Agent;
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'probe-injector-soak-'));
-    const tls = await testTls();
-    ca = tls.ca.cert;
-    writeFileSync(path.join(dir, 'tls.crt'), tls.serving.cert);
-    writeFileSync(path.join(dir, 'tls.key'), tls.serving.key);
+    files = await testCertFiles('soak');
+    ca = files.ca;
     child = spawn(
       process.execPath,
-      ['--expose-gc', '--import', PRELOAD, CLI, 'serve', '--port', '0', '--host', '127.0.0.1', '--tls-cert-file', path.join(dir, 'tls.crt'), '--tls-key-file', path.join(dir, 'tls.key'), '--shutdown-delay-seconds', '0', '--metrics-port', '0'],
+      ['--expose-gc', '--import', PRELOAD, CLI, 'serve', '--port', '0', '--host', '127.0.0.1', ...files.certArgs, '--shutdown-delay-seconds', '0', '--metrics-port', '0'],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
     );
     port = await new Promise<number>((resolve, reject) => {
@@ -171,7 +165,7 @@ describe('soak: the real server under tens of thousands of mixed requests', () =
       await exited;
       clearTimeout(timer);
     }
-    rmSync(dir, { recursive: true, force: true });
+    files.remove();
   });
 
   const memory = () =>

@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
 import { makeInjectionConfig, type ConfigInput, type InjectionConfig } from '../../src/core/config.js';
 import type { Logger } from '../../src/logger.js';
 import { createCertificateAuthority, createServingCertificate, type KeyPair } from '../../src/tls/certificates.js';
@@ -38,6 +41,30 @@ export function testTls(): Promise<{ ca: KeyPair; serving: KeyPair }> {
     return { ca, serving };
   })();
   return sharedTls;
+}
+
+/** The test certificate as `serve` reads it from disk: in a new temporary folder, with the flags that name it. */
+export interface TestCertFiles {
+  /** The folder (tls.crt, tls.key); a test may put its other files there too. */
+  readonly dir: string;
+  /** The CA's certificate (PEM), for the client. */
+  readonly ca: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** `--tls-cert-file F --tls-key-file F`. */
+  readonly certArgs: readonly string[];
+  /** Removes the folder. */
+  remove(): void;
+}
+
+export async function testCertFiles(name: string): Promise<TestCertFiles> {
+  const { ca, serving } = await testTls();
+  const dir = mkdtempSync(path.join(os.tmpdir(), `probe-injector-${name}-`));
+  const certFile = path.join(dir, 'tls.crt');
+  const keyFile = path.join(dir, 'tls.key');
+  writeFileSync(certFile, serving.cert);
+  writeFileSync(keyFile, serving.key);
+  return { dir, ca: ca.cert, certFile, keyFile, certArgs: ['--tls-cert-file', certFile, '--tls-key-file', keyFile], remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** Starts the real HTTPS webhook on a free port with a real certificate and a recording logger. */
