@@ -2,7 +2,9 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import jsonpatch from 'fast-json-patch';
 import type { V1MutatingWebhookConfiguration, V1Secret } from '@kubernetes/client-node';
+import { certs, type CertsApi, type CertsOptions } from '../src/commands/certs.js';
 import { kubeConfigSource } from '../src/config/kube-config.js';
+import type { Logger } from '../src/logger.js';
 import { createCertificateAuthority, createServingCertificate, type KeyPair } from '../src/tls/certificates.js';
 import { inspectCertificate, splitPemCertificates } from '../src/tls/inspect.js';
 import {
@@ -346,5 +348,27 @@ describe('where the Kubernetes configuration comes from', () => {
 
   it('nothing at all is an error, not a silent localhost:8080', () => {
     expect(() => kubeConfigSource({ flag: undefined, env: {}, inCluster: false, homeConfigExists: false })).toThrow(/no Kubernetes configuration/);
+  });
+});
+
+describe('certs against an API server that refuses', () => {
+  const options: CertsOptions = { service: 'probe-injector', namespace: 'probe-injector', secret: 'probe-injector-tls', webhookConfig: 'probe-injector', days: 365, renewBeforeDays: 30 };
+  const quiet: Logger = { info: () => {}, warn: () => {}, error: () => {} };
+  const refusing = async (code: number, body: unknown): Promise<CertsApi> => {
+    const k8s = await import('@kubernetes/client-node');
+    // As the generated client throws it: the status, and the Status object's text as the body.
+    const refusal = new k8s.ApiException(code, 'Unknown API Status Code!', body, {});
+    return { core: { readNamespacedSecret: () => Promise.reject(refusal) }, admission: {}, k8s } as unknown as CertsApi;
+  };
+
+  it('a 403 is one line: the call, the status, the API server\'s message and a pointer to RBAC', async () => {
+    const api = await refusing(403, JSON.stringify({ kind: 'Status', message: 'secrets "probe-injector-tls" is forbidden: User "system:serviceaccount:probe-injector:default" cannot get resource "secrets"', code: 403 }));
+    await expect(certs(options, api, quiet)).rejects.toThrow(
+      /^reading Secret probe-injector\/probe-injector-tls: HTTP 403: secrets "probe-injector-tls" is forbidden: User "system:serviceaccount:probe-injector:default" cannot get resource "secrets" \(check the RBAC of the service account this runs as\)$/,
+    );
+  });
+
+  it('an answer that is not a Status still names the status', async () => {
+    await expect(certs(options, await refusing(500, '<html>bad gateway</html>'), quiet)).rejects.toThrow(/^reading Secret probe-injector\/probe-injector-tls: HTTP 500$/);
   });
 });

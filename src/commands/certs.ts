@@ -1,5 +1,6 @@
 import type { AdmissionregistrationV1Api, CoreV1Api, V1MutatingWebhookConfiguration, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
 import { applyKubeConfigSource, findKubeConfigSource } from '../config/kube-config.js';
+import { apiStatusOf, describeApiAnswer } from '../kube/api-error.js';
 import type { Logger } from '../logger.js';
 import { inspectCertificate } from '../tls/inspect.js';
 import {
@@ -145,9 +146,7 @@ interface WebhookConfigurationApi {
 async function syncOne(target: WebhookConfigurationApi, issued: Issued, logger: Logger): Promise<void> {
   const { kind, name } = target;
   for (let attempt = 1; ; attempt++) {
-    const configuration = target.optional
-      ? await call(`reading ${kind} ${name}`, () => target.read(name), true)
-      : await call(`reading ${kind} ${name}`, () => target.read(name));
+    const configuration = await call(`reading ${kind} ${name}`, () => target.read(name), target.optional === true);
     if (!configuration) {
       logger.info({ [kind]: name }, `certs: no ${kind} ${name}; skipped`);
       return;
@@ -179,32 +178,17 @@ class ConflictError extends Error {
 
 /** Runs an API call; turns its ApiException into a one-line message. With `orUndefined`, 404 is undefined. */
 async function call<T>(what: string, run: () => Promise<T>, orUndefined?: false): Promise<T>;
-async function call<T>(what: string, run: () => Promise<T>, orUndefined: true): Promise<T | undefined>;
+async function call<T>(what: string, run: () => Promise<T>, orUndefined: boolean): Promise<T | undefined>;
 async function call<T>(what: string, run: () => Promise<T>, orUndefined = false): Promise<T | undefined> {
   try {
     return await run();
   } catch (cause) {
-    const code = typeof (cause as { code?: unknown } | undefined)?.code === 'number' ? (cause as { code: number }).code : undefined;
+    const code = apiStatusOf(cause);
     if (code === 404 && orUndefined) return undefined;
-    const message = `${what}: ${code ? `HTTP ${code}: ${statusMessage(cause) ?? 'failed'}` : messageOf(cause)}${code === 403 ? ' (check the RBAC of the service account this runs as)' : ''}`;
+    const message = `${what}: ${describeApiAnswer(cause) ?? messageOf(cause)}${code === 403 ? ' (check the RBAC of the service account this runs as)' : ''}`;
     if (code !== undefined && (CONFLICT as readonly number[]).includes(code)) throw new ConflictError(message, { cause });
     throw new Error(message, { cause });
   }
-}
-
-/** The `message` of the Kubernetes Status in an ApiException's body. */
-function statusMessage(error: unknown): string | undefined {
-  let body = (error as { body?: unknown }).body;
-  if (typeof body === 'string') {
-    const text = body;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      return text.slice(0, 300) || undefined;
-    }
-  }
-  const message = (body as { message?: unknown } | undefined)?.message;
-  return typeof message === 'string' ? message : undefined;
 }
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0];
