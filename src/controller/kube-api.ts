@@ -28,7 +28,7 @@ export function kubePodStatusApi(k8s: typeof K8s, core: CoreV1Api, timeoutMs: nu
       try {
         return await core.readNamespacedPod({ name, namespace }, bounded());
       } catch (error) {
-        if (statusCodeOf(error) === 404) return undefined;
+        if (apiStatusOf(error) === 404) return undefined;
         throw apiError(`read pod ${namespace}/${name}`, error, timeoutMs);
       }
     },
@@ -51,9 +51,6 @@ export function kubePodStatusApi(k8s: typeof K8s, core: CoreV1Api, timeoutMs: nu
     },
   };
 }
-
-/** The HTTP status of an ApiException of @kubernetes/client-node; undefined for network errors. */
-export const statusCodeOf = apiStatusOf;
 
 /** `HTTP 409: <the Status message>`, or the network error, in one line. */
 export function apiError(what: string, error: unknown, timeoutMs: number): KubeApiError {

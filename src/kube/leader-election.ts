@@ -194,14 +194,14 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
       } catch (error) {
         if (stopping.signal.aborted || deadline?.aborted) return false;
         // 409: someone wrote after us. Either way, fall back to reading (client-go's slow path).
-        if (statusOf(error) !== 409) noteFailure('update the Lease', error, deadline);
+        if (apiStatusOf(error) !== 409) noteFailure('update the Lease', error, deadline);
       }
     }
     let read: V1Lease;
     try {
       read = await call([stopping.signal, deadline], (o) => api.readNamespacedLease({ name, namespace }, o));
     } catch (error) {
-      if (statusOf(error) !== 404) {
+      if (apiStatusOf(error) !== 404) {
         noteFailure('read the Lease', error, deadline);
         return false;
       }
@@ -216,7 +216,7 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
         logger.info({ ...fields, leaseTransitions: 0 }, 'leader election: created the Lease');
         return true;
       } catch (createError) {
-        if (statusOf(createError) === 409) return false; // another candidate created it first
+        if (apiStatusOf(createError) === 409) return false; // another candidate created it first
         noteFailure('create the Lease', createError, deadline);
         return false;
       }
@@ -240,7 +240,7 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
       }
       return true;
     } catch (error) {
-      if (statusOf(error) === 409) return false; // optimistic concurrency: someone else won this round
+      if (apiStatusOf(error) === 409) return false; // optimistic concurrency: someone else won this round
       noteFailure('update the Lease', error, deadline);
       return false;
     }
@@ -358,7 +358,7 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
           logger.info({ ...fields, leaseTransitions: record.leaseTransitions }, 'leader election: released the Lease');
           return;
         } catch (error) {
-          if (statusOf(error) === 409 && !deadline.signal.aborted) continue; // a renewal in flight landed first: read again
+          if (apiStatusOf(error) === 409 && !deadline.signal.aborted) continue; // a renewal in flight landed first: read again
           logger.warn({ ...fields, error: `update the Lease: ${describeError(error)}` }, 'leader election: could not release the Lease');
           return;
         }
@@ -430,8 +430,6 @@ function signalOptions(signal: AbortSignal): ConfigurationOptions<ObservableMidd
   };
   return { middleware: [middleware], middlewareMergeStrategy: 'append' };
 }
-
-const statusOf = apiStatusOf;
 
 /** One line: "HTTP 403: <the Status message>" for API errors, the message (and its cause's) otherwise. */
 export function describeError(error: unknown): string {
